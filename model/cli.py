@@ -1,0 +1,189 @@
+"""The command line: ``python run.py COMMAND`` or the ``governance-sim`` console script.
+
+Exit codes: 0 success, 1 a check failed (regress, validate-model), 2 bad input (one line
+naming the file, the field and what is allowed; nothing is written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from model.scenario import ScenarioError, load_scenario, parse_override
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class BadInput(Exception):
+    """Raised by a subcommand for input it refuses; main() prints it and exits 2."""
+
+
+def _overrides(pairs: list[str] | None) -> dict[str, Any]:
+    return dict(parse_override(p) for p in (pairs or []))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from model.runner import run_scenario, write_outputs
+
+    scenario = load_scenario(args.scenario, _overrides(args.set))
+    seed = scenario.seed if args.seed is None else args.seed
+    out = Path(args.out) if args.out else Path("out") / f"{scenario.name}-seed{seed}"
+    result = run_scenario(scenario, seed=seed, years=args.years)
+    write_outputs(result, out, scenario)
+    print(human_summary(result.summary))
+    print(f"\nwrote {out}/summary.json, timeseries.parquet, evaluations.parquet, scenario.json")
+    return EXIT_OK
+
+
+def human_summary(s: dict[str, Any]) -> str:
+    hours = s["cadre_hours_share"]
+    lines = [
+        f"{s['scenario']} (seed {s['seed']}, {s['years']:g} years, {s['residents']:,} residents, {s['villages']} villages)",
+        f"  incidents        {s['incidents_total']:,} arose, {s['resolution_rate']:.1%} resolved, "
+        f"{s['mean_days_to_resolve']:.1f} days on average; backlog at end {s['backlog_end']:,}",
+        f"  Beicai rates     disposal {s['disposal_rate']:.1%}  timeliness {s['timeliness_rate']:.1%}  "
+        f"closure {s['closure_rate']:.1%} (reported {s['closure_rate_reported']:.1%})  satisfaction {s['satisfaction_rate']:.1%}",
+        f"  petitions        true {s['petitions_true']:,}, reported {s['petitions_reported']:,}; skip-level true "
+        f"{s['skip_level_petitions_true']:,}, reported {s['skip_level_petitions_reported']:,}",
+        f"  stability        {s['interceptions']:,} interceptions costing {s['interception_spending']:,.0f} yuan; "
+        f"{s['deferred_promises']:,} promises; {s['concealed_incidents']:,} concealed, {s['concealment_detected']:,} found",
+        f"  money            spent {s['spending_total']:,.0f} yuan; debt at end {s['debt_end']:,.0f}",
+        f"  cadres           {s['staff_on_post_mean']:.0f} on post, turnover {s['cadre_turnover']:.1%}/yr; hours: "
+        + ", ".join(f"{k} {v:.0%}" for k, v in hours.items()),
+        f"  residents        trust {s['trust_mean_end']:.2f}, grievance {s['grievance_mean_end']:.3f}",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario, _overrides(args.set))
+    print(
+        f"{args.scenario}: valid scenario '{scenario.name}' ({scenario.county.townships} townships × "
+        f"{scenario.county.villages_per_township} villages, regime '{scenario.regime.name}', {scenario.years:g} years)"
+    )
+    return EXIT_OK
+
+
+def cmd_regimes(args: argparse.Namespace) -> int:
+    from model.regimes import REGIMES
+
+    for name, cls in sorted(REGIMES.items()):
+        print(f"{name:15s} {(cls.__doc__ or '').strip().splitlines()[0]}")
+        for field, info in cls.Params.model_fields.items():
+            print(
+                f"    {field:20s} default {info.default if info.default_factory is None else info.default_factory()!r}: {info.description}"
+            )
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from model.schema_doc import scenario_reference
+
+    text = scenario_reference()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        print(text)
+    return EXIT_OK
+
+
+def cmd_resident(args: argparse.Namespace) -> int:
+    from model.simulation import GovernanceModel
+
+    scenario = load_scenario(args.scenario, _overrides(args.set))
+    model = GovernanceModel(scenario, seed=scenario.seed if args.seed is None else args.seed)
+    model.run(int(args.days))
+    print(json.dumps(model.resident(args.id), indent=2))
+    return EXIT_OK
+
+
+Registrar = Callable[[argparse._SubParsersAction], None]
+
+
+def _add_core(sub: argparse._SubParsersAction) -> None:
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("scenario", help="scenario YAML file, e.g. scenarios/demo.yaml")
+        p.add_argument(
+            "--set",
+            action="append",
+            metavar="KEY=VALUE",
+            help="override a field, e.g. --set regime.name=veto (repeatable)",
+        )
+
+    p = sub.add_parser("run", help="run one scenario and write its outputs")
+    common(p)
+    p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    p.add_argument("--years", type=float, help="simulated years (default: the scenario's)")
+    p.add_argument("--out", help="output folder (default: out/NAME-seedN)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", help="check a scenario file without running it")
+    common(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("regimes", help="list the registered assessment regimes and their parameters")
+    p.set_defaults(func=cmd_regimes)
+
+    p = sub.add_parser("schema", help="print the scenario file reference (every field)")
+    p.add_argument("--out", help="write it to this file")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("resident", help="run a scenario and show one resident and its incident history")
+    common(p)
+    p.add_argument("id", type=int, help="resident id")
+    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--seed", type=int)
+    p.set_defaults(func=cmd_resident)
+
+
+def _optional_registrars() -> list[Registrar]:
+    """Subcommands of the other subsystems, each registering its own parsers."""
+    regs: list[Registrar] = []
+    for module, name in (
+        ("model.sweep.cli", "add_sweep_commands"),
+        ("model.dashboard.cli", "add_dashboard_command"),
+        ("model.analysis.regression_cli", "add_regress_command"),
+        ("model.analysis.validation_cli", "add_validation_command"),
+    ):
+        try:
+            mod = __import__(module, fromlist=[name])
+        except ModuleNotFoundError as err:
+            if err.name and module.startswith(err.name):
+                continue
+            raise
+        regs.append(getattr(mod, name))
+    return regs
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run.py",
+        description="Grass-roots governance simulator: villages, cadres, associations, grids, "
+        "townships and county offices under an assessment regime.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_core(sub)
+    for register in _optional_registrars():
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ScenarioError, BadInput) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""What a run reports: a daily time series and a summary, true and reported side by side.
+
+The daily series is kept in a preallocated numpy array (one row per day), which is much
+faster than a Mesa ``DataCollector`` calling a reporter per column per day, and turned into
+a pandas DataFrame at the end. Event columns are counts on the day; state columns are
+levels at the end of the day. Summary metric names are stable: sweeps, notebooks and the
+regression checks read them (README "Outputs").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from model.fiscal import COUNTY_PURPOSES, SPENDING_PURPOSES
+from model.incidents import CONCEALED, DEFERRED, OPEN
+from model.scenario import LEVELS, TASKS
+
+if TYPE_CHECKING:
+    from model.simulation import GovernanceModel
+
+EVENT_COLUMNS = (
+    "incidents_total",
+    "incidents_resolved",
+    "petitions_true",
+    "petitions_registered",
+    "petitions_concealed",
+    "skip_level_true",
+    "skip_level_registered",
+    "collective_true",
+    "interceptions",
+    "interception_spending",
+    "promises",
+    "promises_broken",
+    "concealments",
+    "concealment_detected",
+    "resolved_locally",
+    "discovered_by_grid",
+    "discovered_by_associations",
+    "reported_by_residents",
+)
+STATE_COLUMNS = (
+    "backlog",
+    "hidden",
+    "deferred",
+    "concealed_pending",
+    *(f"open_{lv}" for lv in LEVELS),
+    "spending_total",
+    "debt_total",
+    "staff_on_post",
+    "trust_mean",
+    "grievance_mean",
+    "aggrieved_share",
+    *(f"hours_{t}" for t in TASKS),
+)
+
+
+class Collector:
+    def __init__(self, model: GovernanceModel, days: int) -> None:
+        self.m = model
+        self.columns = (*EVENT_COLUMNS, *STATE_COLUMNS)
+        self.data = np.zeros((days, len(self.columns)))
+        self.rows = 0
+        self.hours_total = np.zeros(len(TASKS))
+        self.staff_days = 0.0
+        self._last = np.zeros(len(EVENT_COLUMNS))
+
+    def collect(self) -> None:
+        m, b = self.m, self.m.book
+        if self.rows >= len(self.data):
+            self.data = np.vstack([self.data, np.zeros_like(self.data)])
+        cumulative = np.array([m.stats[c] for c in EVENT_COLUMNS], dtype=float)
+        events = cumulative - self._last
+        self._last = cumulative
+        known_open = (b.state == OPEN) & b.known
+        levels = np.bincount(b.level[known_open], minlength=len(LEVELS))
+        hours = m.task_hours.sum(axis=0)
+        self.hours_total += hours
+        staff = m.staff.on_post_count()
+        self.staff_days += staff
+        g = m.residents.grievance
+        state = [
+            int(known_open.sum()),
+            int(((b.state == OPEN) & ~b.known).sum()),
+            int((b.state == DEFERRED).sum()),
+            int((b.state == CONCEALED).sum()),
+            *levels.tolist(),
+            float(m.ledger.spent.sum() + m.ledger.county_spent.sum()),
+            float(m.ledger.debt.sum()),
+            staff,
+            float(m.residents.trust.mean()),
+            float(g.mean()),
+            float((g > m.spec.residents.petition_threshold).mean()),
+            *hours.tolist(),
+        ]
+        self.data[self.rows] = np.concatenate([events, state])
+        self.rows += 1
+
+    def timeseries(self) -> pd.DataFrame:
+        df = pd.DataFrame(self.data[: self.rows], columns=list(self.columns))
+        df.insert(0, "day", np.arange(self.rows))
+        return df
+
+    def summary(self) -> dict[str, object]:
+        """The run's summary metrics (names are stable; see README 'Outputs')."""
+        m, st = self.m, self.m.stats
+        states = m.state_counts()
+        total = st["incidents_total"]
+        resolved = st["incidents_resolved"]
+        rates_true = _county_rates(m, reported=False)
+        rates_rep = _county_rates(m, reported=True)
+        b = m.book
+        known_open = int(((b.state == OPEN) & b.known).sum())
+        spent = {p: float(m.ledger.spent[i].sum()) for i, p in enumerate(SPENDING_PURPOSES)}
+        spent.update({f"county_{p}": float(m.ledger.county_spent[i]) for i, p in enumerate(COUNTY_PURPOSES)})
+        years = max(self.rows / 365.0, 1e-9)
+        staff_mean = self.staff_days / max(self.rows, 1)
+        departures = m.staffing.quits + m.staffing.dismissals
+        hidden_mask = ((b.state == OPEN) & ~b.known) | (b.state == CONCEALED) | (b.state == DEFERRED)
+        hidden_res = np.unique(b.resident[hidden_mask])
+        r = m.residents
+        summary: dict[str, object] = {
+            "incidents_total": int(total),
+            "incidents_resolved": int(resolved),
+            "resolution_rate": resolved / total if total else 0.0,
+            "mean_days_to_resolve": st["days_to_resolve_sum"] / resolved if resolved else 0.0,
+            "backlog_end": known_open,
+            "hidden_end": int(((b.state == OPEN) & ~b.known).sum()),
+            **{
+                f"{k}": rates_true[k] for k in ("disposal_rate", "timeliness_rate", "closure_rate", "satisfaction_rate")
+            },
+            **{
+                f"{k}_reported": rates_rep[k]
+                for k in ("disposal_rate", "timeliness_rate", "closure_rate", "satisfaction_rate")
+            },
+            "petitions_true": int(st["petitions_true"]),
+            "petitions_reported": int(st["petitions_registered"]),
+            "skip_level_petitions_true": int(st["skip_level_true"]),
+            "skip_level_petitions_reported": int(st["skip_level_registered"]),
+            "collective_petitions": int(st["collective_true"]),
+            "interceptions": int(st["interceptions"]),
+            "interception_spending": float(st["interception_spending"]),
+            "concealed_incidents": int(st["concealments"] + st["petitions_concealed"]),
+            "concealment_detected": int(st["concealment_detected"]),
+            "deferred_promises": int(st["promises"]),
+            "promises_broken": int(st["promises_broken"]),
+            "spending_total": float(m.ledger.spent.sum() + m.ledger.county_spent.sum()),
+            "spending_by_purpose": spent,
+            "debt_end": float(m.ledger.debt.sum()),
+            "cadre_hours_share": dict(
+                zip(TASKS, (self.hours_total / max(self.hours_total.sum(), 1e-9)).tolist(), strict=True)
+            ),
+            "staff_on_post_mean": staff_mean,
+            "cadre_turnover": departures / max(staff_mean * years, 1e-9),
+            "trust_mean_end": float(r.trust.mean()),
+            "grievance_mean_end": float(r.grievance.mean()),
+            "hidden_grievance": float(r.grievance[hidden_res].sum() / len(r) * 1000.0),
+            "local_settlement_share": st["resolved_locally"] / resolved if resolved else 0.0,
+            "township_share": st["reached_township"] / resolved if resolved else 0.0,
+            "mediation_success": st["mediation_successes"] / st["mediation_attempts"]
+            if st["mediation_attempts"]
+            else 0.0,
+            "evaluations_failed": int(st["evaluations_failed"]),
+            "projects": int(st["projects"]),
+            "residents": len(r),
+            "villages": m.n_villages,
+            "days": self.rows,
+            "states": states,
+        }
+        return summary
+
+
+def _county_rates(m: GovernanceModel, reported: bool) -> dict[str, float]:
+    """Beicai's four rates over the whole run and all units (002)."""
+    c = m.counters.run_totals
+    g = lambda name: float(c[name])  # noqa: E731
+    fake = g("promised") + g("concealed") if reported else 0.0
+    fake_timely = g("promised_timely") + g("concealed") if reported else 0.0
+    acted = g("resolved") + g("referred") + fake
+    received = g("received")
+    div = lambda a, b: a / b if b > 0 else 0.0  # noqa: E731
+    return {
+        "disposal_rate": div(acted, received),
+        "timeliness_rate": div(g("resolved_timely") + g("referred_timely") + fake_timely, acted),
+        "closure_rate": div(g("resolved") + fake, received),
+        "satisfaction_rate": div(g("satisfied"), g("resolved")),
+    }

@@ -1,0 +1,103 @@
+"""Per-unit counters and the indicators computed from them, true and reported.
+
+Units are the evaluated bodies: villages (index 0..V-1) then townships (V..V+T-1). Each
+counter is a row of a (counters × units) array, kept twice: year-to-date (what the annual
+evaluation scores) and an exponential moving average (what cadres forecast from). The gap
+between reported and true indicators (promises and concealment counted as "closed", hidden
+petitions not counted) is a first-class output (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+COUNTERS = (
+    "received",
+    "resolved",
+    "resolved_timely",
+    "referred",
+    "referred_timely",
+    "promised",
+    "promised_timely",
+    "concealed",
+    "satisfied",
+    "petitions_registered",
+    "petitions_hidden",
+    "skip_level_registered",
+    "collective_registered",
+    "paperwork_done",
+    "paperwork_demand",
+    "escort_done",
+    "escort_demand",
+    "detected",
+)
+C = {name: i for i, name in enumerate(COUNTERS)}
+FORECAST_HALF_LIFE_DAYS = 60.0
+"""Cadres weigh the last two months or so most when forecasting their year-end indicators."""
+
+
+def _ratio(num: np.ndarray, den: np.ndarray, empty: float = 1.0) -> np.ndarray:
+    """num / den in [0, 1] (moving averages of num and den can cross), ``empty`` where den = 0."""
+    return np.where(den > 0, np.clip(num / np.maximum(den, 1e-12), 0.0, 1.0), empty)
+
+
+class UnitCounters:
+    def __init__(self, n_units: int, population: np.ndarray) -> None:
+        self.ytd = np.zeros((len(COUNTERS), n_units))
+        self.today = np.zeros_like(self.ytd)
+        self.ema = np.zeros_like(self.ytd)
+        self.population = population.astype(float)
+        self.alpha = 1.0 - 0.5 ** (1.0 / FORECAST_HALF_LIFE_DAYS)
+        self.days_in_year = 0
+        self.days_seen = 0
+        self.totals = np.zeros(len(COUNTERS))
+
+    def add(self, name: str, units: np.ndarray, amount: np.ndarray | float = 1.0, to_ytd: bool = False) -> None:
+        """Count events for units today (or, for year-end audits, straight into the year)."""
+        if to_ytd:
+            np.add.at(self.ytd[C[name]], units, amount)
+            self.totals[C[name]] += np.sum(np.broadcast_to(amount, np.shape(units)))
+        else:
+            np.add.at(self.today[C[name]], units, amount)
+
+    @property
+    def run_totals(self) -> dict[str, float]:
+        """Each counter summed over all units and the whole run."""
+        return dict(zip(COUNTERS, self.totals.tolist(), strict=True))
+
+    def end_day(self) -> None:
+        self.totals += self.today.sum(axis=1)
+        self.ytd += self.today
+        if self.days_seen == 0:
+            self.ema[:] = self.today
+        self.ema += self.alpha * (self.today - self.ema)
+        self.today[:] = 0.0
+        self.days_in_year += 1
+        self.days_seen += 1
+
+    def reset_year(self) -> None:
+        self.ytd[:] = 0.0
+        self.days_in_year = 0
+
+    def indicators(self, source: str = "ytd", reported: bool = True) -> dict[str, np.ndarray]:
+        """Indicators per unit; ``source`` is "ytd" (evaluation) or "ema" (forecast)."""
+        c = self.ytd if source == "ytd" else self.ema
+        period_days = max(self.days_in_year, 1) if source == "ytd" else 1.0
+        g = lambda name: c[C[name]]  # noqa: E731
+        per_10k_year = 1e4 * 365.0 / period_days / np.maximum(self.population, 1.0)
+        fake = (g("promised") + g("concealed")) if reported else 0.0
+        fake_timely = (g("promised_timely") + g("concealed")) if reported else 0.0
+        acted = g("resolved") + g("referred") + fake
+        petitions = g("petitions_registered") + (0.0 if reported else g("petitions_hidden"))
+        return {
+            "disposal_rate": _ratio(acted, g("received")),
+            "timeliness_rate": _ratio(g("resolved_timely") + g("referred_timely") + fake_timely, acted),
+            "closure_rate": _ratio(g("resolved") + fake, g("received")),
+            "satisfaction_rate": _ratio(g("satisfied"), g("resolved")),
+            "petition_rate": petitions * per_10k_year,
+            "skip_level_rate": g("skip_level_registered") * per_10k_year,
+            "collective_petitions": g("collective_registered") * 365.0 / period_days,
+            "proof_of_work": np.clip(_ratio(g("paperwork_done"), g("paperwork_demand")), 0, 1),
+            "inspection_score": np.clip(_ratio(g("escort_done"), g("escort_demand")), 0, 1),
+            "concealment_detected_share": _ratio(g("detected"), g("received"), empty=0.0),
+        }

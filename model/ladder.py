@@ -1,0 +1,221 @@
+"""The escalation ladder (Beicai, 002): self / neighbour point → association → village
+committee → grid → township platform → county department.
+
+Each rung handles what it has the authority to close and reports the rest up, a day per
+rung (a silo delay at the township without a command centre, 001). Work is served
+first-in-first-out within each queue (a village, an association, a township platform or the
+pooled command centre, a county department) up to the hours its people give to handling that
+day; a finished case is resolved only if its money can be paid, by the unit, or by the
+county when funds follow tasks 费随事转 (000, 001). Everything is vectorised over cases.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from model.incidents import (
+    ASSOCIATION,
+    COUNTY,
+    DEFERRED,
+    GRID,
+    OPEN,
+    SELF,
+    TOWNSHIP,
+    VILLAGE,
+)
+
+if TYPE_CHECKING:
+    from model.simulation import GovernanceModel
+
+
+def groupwise_cumsum(groups_sorted: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Cumulative sum of ``values`` restarting at each new group (groups must be sorted)."""
+    cum = np.cumsum(values)
+    if len(values) == 0:
+        return cum
+    starts = np.flatnonzero(np.r_[True, groups_sorted[1:] != groups_sorted[:-1]])
+    offset = np.repeat(cum[starts] - values[starts], np.diff(np.r_[starts, len(values)]))
+    return cum - offset
+
+
+def fifo_serve(
+    groups: np.ndarray, order_key: np.ndarray, need: np.ndarray, capacity: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Give each group's ``capacity`` to its cases first-come-first-served.
+
+    Returns (allocated per case, order) where order sorts cases by (group, order_key).
+    """
+    order = np.lexsort((order_key, groups))
+    g = groups[order]
+    n = need[order]
+    before = groupwise_cumsum(g, n) - n
+    alloc = np.clip(capacity[g] - before, 0.0, n)
+    out = np.empty_like(alloc)
+    out[order] = alloc
+    return out, order
+
+
+class Ladder:
+    """Routes and serves incidents; owns no state beyond what the model holds."""
+
+    def __init__(self, model: GovernanceModel) -> None:
+        self.m = model
+        s = model.spec
+        self.authority = model.kind_authority  # rank of the lowest level that may close a kind
+        self.platform = model.kind_platform
+        self.assoc = model.kind_association  # association index or -1
+        self.mediable = model.kind_mediable & s.neighbour_points.enabled
+        self.grid_on = s.grid.enabled
+
+    # ---- routing -----------------------------------------------------------------------
+    def entry_level(self, kinds: np.ndarray, villages: np.ndarray) -> np.ndarray:
+        """The rung a newly known case starts on."""
+        m = self.m
+        level = np.full(len(kinds), VILLAGE, dtype=np.int8)
+        a = self.assoc[kinds]
+        has_assoc = (a >= 0) & m.association_enabled[np.maximum(a, 0)]
+        level[has_assoc & (self.authority[kinds] <= ASSOCIATION)] = ASSOCIATION
+        level[self.mediable[kinds]] = SELF
+        return level
+
+    def next_level(self, levels: np.ndarray) -> np.ndarray:
+        """The rung above: the grid is skipped where there is none."""
+        up = levels + 1
+        up[(up == ASSOCIATION)] = VILLAGE if not self.m.association_enabled.any() else ASSOCIATION
+        if not self.grid_on:
+            up[up == GRID] = TOWNSHIP
+        return np.minimum(up, COUNTY).astype(np.int8)
+
+    def move(self, rows: np.ndarray, levels: np.ndarray, delay: np.ndarray | int) -> None:
+        """Put cases on new rungs; count them as received by the unit that now owns them."""
+        m, b = self.m, self.m.book
+        if len(rows) == 0:
+            return
+        old = b.level[rows]
+        b.level[rows] = levels
+        b.arrived[rows] = m.day
+        b.ready[rows] = m.day + delay
+        b.hours_done[rows] = 0.0
+        entering_village = (
+            (levels >= VILLAGE) & (levels <= GRID) & ((old < VILLAGE) | ~b.known[rows] | (b.unit_arrived[rows] < 0))
+        )
+        entering_township = (levels == TOWNSHIP) & (old != TOWNSHIP)
+        for mask, units in ((entering_village, b.village[rows]), (entering_township, m.township_unit[b.village[rows]])):
+            if mask.any():
+                m.counters.add("received", units[mask])
+                b.unit_arrived[rows[mask]] = m.day
+
+    def refer_up(self, rows: np.ndarray) -> None:
+        """Report cases up one rung; leaving a unit counts as 'referred' (disposed) there."""
+        m, b = self.m, self.m.book
+        if len(rows) == 0:
+            return
+        old = b.level[rows]
+        new = self.next_level(old)
+        leaving = ((old == VILLAGE) | (old == GRID)) & (new >= TOWNSHIP) | ((old == TOWNSHIP) & (new == COUNTY))
+        if leaving.any():
+            lr = rows[leaving]
+            units = np.where(b.level[lr] == TOWNSHIP, m.township_unit[b.village[lr]], b.village[lr])
+            timely = (m.day - b.unit_arrived[lr]) <= m.response_target
+            m.counters.add("referred", units)
+            m.counters.add("referred_timely", units[timely])
+        delay = np.ones(len(rows), dtype=np.int32)
+        to_township = new == TOWNSHIP
+        delay[to_township] = m.township_delay
+        self.move(rows, new, delay)
+
+    # ---- one day on the ladder --------------------------------------------------------
+    def step(self) -> None:
+        m, b = self.m, self.m.book
+        open_known = (b.state == OPEN) & b.known
+        ready = open_known & (b.ready <= m.day)
+        self.mediate_at_neighbour_points(np.flatnonzero(ready & (b.level == SELF)))
+        ready = (b.state == OPEN) & b.known & (b.ready <= m.day)
+        # Each rung reports up what it lacks the authority to close, the township too
+        # (001: "see it but can't manage it"); one rung a day.
+        self.refer_up(np.flatnonzero(ready & (self.authority[b.kind] > b.level) & (b.level >= ASSOCIATION)))
+        ready = (b.state == OPEN) & b.known & (b.ready <= m.day) & (self.authority[b.kind] <= b.level)
+        self.serve_associations(np.flatnonzero(ready & (b.level == ASSOCIATION)))
+        for level in (VILLAGE, GRID, TOWNSHIP, COUNTY):
+            self.serve_level(level, np.flatnonzero(ready & (b.level == level)))
+
+    def mediate_at_neighbour_points(self, rows: np.ndarray) -> None:
+        if len(rows) == 0:
+            return
+        m, b, s = self.m, self.m.book, self.m.spec.neighbour_points
+        p = np.clip(
+            s.success + s.cohesion_bonus * m.memory[b.village[rows]] - s.cohesion_bonus * m.anomie[b.village[rows]],
+            0,
+            1,
+        )
+        ok = m.streams["mediation"].random(len(rows)) < p
+        m.stats["mediation_attempts"] += len(rows)
+        m.stats["mediation_successes"] += int(ok.sum())
+        m.resolve(rows[ok], paid_by=None)
+        failed = rows[~ok]
+        self.move(failed, self.entry_level_above_self(b.kind[failed], b.village[failed]), 1)
+
+    def entry_level_above_self(self, kinds: np.ndarray, villages: np.ndarray) -> np.ndarray:
+        level = np.full(len(kinds), VILLAGE, dtype=np.int8)
+        a = self.assoc[kinds]
+        has_assoc = (a >= 0) & self.m.association_enabled[np.maximum(a, 0)]
+        level[has_assoc] = ASSOCIATION
+        return level
+
+    def serve_associations(self, rows: np.ndarray) -> None:
+        if len(rows) == 0:
+            return
+        m, b = self.m, self.m.book
+        n_v = m.n_villages
+        groups = self.assoc[b.kind[rows]].astype(np.int64) * n_v + b.village[rows]
+        need = b.hours_needed[rows] - b.hours_done[rows]
+        alloc, _ = fifo_serve(groups, b.arrived[rows], need, m.association_hours.ravel())
+        b.hours_done[rows] += alloc
+        done = rows[b.hours_done[rows] >= b.hours_needed[rows] - 1e-9]
+        if len(done) == 0:
+            return
+        success = m.association_success[self.assoc[b.kind[done]]]
+        ok = m.streams["mediation"].random(len(done)) < success
+        m.stats["mediation_attempts"] += len(done)
+        m.stats["mediation_successes"] += int(ok.sum())
+        m.resolve(done[ok], paid_by=None)
+        self.move(done[~ok], np.full(int((~ok).sum()), VILLAGE, dtype=np.int8), 1)
+
+    def serve_level(self, level: int, rows: np.ndarray) -> None:
+        if len(rows) == 0:
+            return
+        m, b = self.m, self.m.book
+        groups, capacity = m.handling_queues(level, rows)
+        need = b.hours_needed[rows] - b.hours_done[rows]
+        alloc, order = fifo_serve(groups, b.arrived[rows], need, capacity)
+        b.hours_done[rows] += alloc
+        m.hours_used_handling(level, groups, alloc)
+        finished = b.hours_done[rows] >= b.hours_needed[rows] - 1e-9
+        done = rows[order][finished[order]]  # queue order, so money goes first-come first-served
+        if len(done) == 0:
+            return
+        paid = m.pay_for_cases(level, done)
+        m.resolve(done[paid], paid_by=level)
+        unpaid = done[~paid]
+        # A village that cannot pay reports up to the township, which may (001: 事权多财权少).
+        self.refer_up(unpaid[(b.level[unpaid] == VILLAGE) | (b.level[unpaid] == GRID)])
+
+    def returning_promises(self) -> None:
+        """Deferred cases come back, worse (000: 胡乱许愿 → disputes later, a vicious circle)."""
+        m, b = self.m, self.m.book
+        due = np.flatnonzero((b.state == DEFERRED) & (b.ready <= m.day))
+        if len(due) == 0:
+            return
+        rules = m.spec.cadres
+        b.state[due] = OPEN
+        b.severity[due] *= rules.promise_severity_factor
+        b.hours_done[due] = 0.0
+        res = b.resident[due]
+        r = m.residents
+        np.add.at(r.grievance, res, m.spec.residents.grievance_broken_promise * b.people[due])
+        r.trust[res] = np.maximum(r.trust[res] - m.spec.residents.trust_loss_broken_promise, 0.0)
+        m.stats["promises_broken"] += len(due)
+        # A broken promise is taken one rung higher than where it was made (Minzner 2006).
+        self.move(due, self.next_level(b.level[due]), 0)

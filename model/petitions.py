@@ -1,0 +1,232 @@
+"""Petitions 信访, skip-level petitions 越级上访, collective petitions, and what cadres do
+about them: interception 截访, promises 许愿 and concealment 瞒报 (essays 000, 001, 002).
+
+A resident petitions when grievance crosses a threshold that distrust lowers and cohesion-
+driven self-help raises (001, 002); below ``skip_level_trust`` the petition skips the
+township (001); when enough residents of one village petition on one day they go together,
+and strongly remembering, undivided villages (type A) need fewer to do so (002; Tsai 2007).
+Township and village stability hours, and interception money, stop petitions before they are
+registered; stopped petitioners keep their grievance and lose trust (000; Minzner 2006).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from model.incidents import CONCEALED, COUNTY, DEFERRED, GRID, INTERCEPTED, OPEN, TOWNSHIP, VILLAGE
+from model.scenario import TASKS
+
+if TYPE_CHECKING:
+    from model.simulation import GovernanceModel
+
+STABILITY, REPORTING, PROMISING = (TASKS.index(t) for t in ("stability", "reporting", "promising"))
+CREDIT_DAYS = 30
+"""Banked hours for interception, reporting and promises cap at a month's worth."""
+
+
+def new_petitions(m: GovernanceModel) -> None:
+    """Residents above threshold petition; collective groups form; interception happens."""
+    r, rules, rng = m.residents, m.spec.residents, m.streams["petitions"]
+    candidates = np.flatnonzero(r.grievance > m.min_petition_threshold)
+    if len(candidates) == 0:
+        return
+    thr = rules.petition_threshold * (0.5 + r.trust[candidates]) * (1.0 + m.self_help * m.memory[r.village[candidates]])
+    eligible = candidates[
+        (r.grievance[candidates] > thr) & (m.day - r.last_petition_day[candidates] >= rules.petition_cooldown_days)
+    ]
+    if len(eligible) == 0:
+        return
+    who = eligible[rng.random(len(eligible)) < rules.petition_prob]
+    if len(who) == 0:
+        return
+    r.last_petition_day[who] = m.day
+    village = r.village[who]
+    # Collective petitions: enough of one village on one day (002: type A unites quickly).
+    count = np.bincount(village, minlength=m.n_villages)
+    need = rules.collective_min / np.maximum(m.mobilisation, 0.05)
+    collective_village = count >= need
+    in_group = collective_village[village]
+    singles = who[~in_group]
+    skip = r.trust[singles] < rules.skip_level_trust
+    rows = []
+    if len(singles):
+        rows.append(
+            m.book.add(
+                kind=np.full(len(singles), m.petition_kind),
+                village=r.village[singles],
+                resident=singles,
+                severity=r.grievance[singles] / 10.0,
+                created=m.day,
+                level=np.where(skip, COUNTY, TOWNSHIP),
+                state=OPEN,
+                hours_needed=rules.petition_hours,
+                money=rules.petition_money,
+                arrived=m.day,
+                ready=m.day + 1,
+                petition=np.where(skip, 2, 1),
+                unit_arrived=m.day,
+            )
+        )
+    for v in np.flatnonzero(collective_village):
+        members = who[village == v]
+        rows.append(
+            m.book.add(
+                kind=[m.petition_kind],
+                village=[v],
+                resident=[members[0]],
+                people=[len(members)],
+                severity=[r.grievance[members].sum() / 10.0],
+                created=m.day,
+                level=[COUNTY],
+                state=OPEN,
+                hours_needed=[rules.petition_hours * np.sqrt(len(members))],
+                money=[rules.petition_money * len(members)],
+                arrived=m.day,
+                ready=m.day + 1,
+                petition=[2],
+                collective=[True],
+                unit_arrived=m.day,
+            )
+        )
+    np.add.at(r.petitions, who, 1)
+    np.add.at(r.skip_level_petitions, who[in_group], 1)
+    np.add.at(r.skip_level_petitions, singles[skip], 1)
+    rows = np.concatenate(rows)
+    m.stats["petitions_true"] += len(rows)
+    m.stats["skip_level_true"] += int((m.book.petition[rows] == 2).sum())
+    m.stats["collective_true"] += int(m.book.collective[rows].sum())
+    intercept(m, rows)
+    register(m, rows[m.book.state[rows] == OPEN])
+
+
+def intercept(m: GovernanceModel, rows: np.ndarray) -> None:
+    """Stop petitioners while stability hours and interception money last (000: 不惜功本)."""
+    b, rules = m.book, m.spec.cadres
+    order = rows[m.streams["interception"].permutation(len(rows))]
+    village = b.village[order]
+    township = m.township_unit[village]
+    hours = rules.hours_per_interception * b.people[order]
+    cost = (
+        rules.interception_cost * b.people[order] * np.where(b.petition[order] == 2, rules.skip_level_cost_factor, 1.0)
+    )
+    credit = m.credit[STABILITY]
+    stopped = []
+    # Few petitions a day: a plain loop reads best and costs nothing here.
+    for row, v, t, h, c in zip(order, village, township, hours, cost, strict=True):
+        watchers = v if credit[v] >= h else (t if credit[t] >= h else -1)
+        if watchers < 0 or not m.can_spend_interception(t, c):
+            continue
+        credit[watchers] -= h
+        m.ledger.draw("interception", np.array([t]), np.array([c]), borrow=m.spec.fiscal.borrowing)
+        stopped.append(row)
+    if not stopped:
+        return
+    stopped = np.array(stopped)
+    b.state[stopped] = INTERCEPTED
+    r, rr = m.residents, m.spec.residents
+    res = b.resident[stopped]
+    np.add.at(r.intercepted, res, 1)
+    np.add.at(r.grievance, res, rr.grievance_intercepted)
+    r.trust[res] = np.maximum(r.trust[res] - rr.trust_loss_intercepted, 0.0)
+    m.stats["interceptions"] += len(stopped)
+    m.stats["interception_spending"] += float(cost[np.isin(order, stopped)].sum())
+
+
+def register(m: GovernanceModel, rows: np.ndarray) -> None:
+    """Petitions that got through are registered: skip-level ones by the county, which the
+    township cannot hide; ordinary ones by the township, which may keep them off the books."""
+    if len(rows) == 0:
+        return
+    b = m.book
+    village = b.village[rows]
+    township = m.township_unit[village]
+    ordinary = b.petition[rows] == 1
+    hide = np.zeros(len(rows), dtype=bool)
+    cost = m.spec.cadres.hours_per_concealment
+    if m.prefers_hiding_petitions[township].any():
+        for i in np.flatnonzero(ordinary & m.prefers_hiding_petitions[township]):
+            t = township[i]
+            if m.credit[REPORTING, t] >= cost:
+                m.credit[REPORTING, t] -= cost
+                hide[i] = True
+    hidden = rows[hide]
+    b.state[hidden] = CONCEALED
+    b.on_books[hidden] = False
+    b.concealed_day[hidden] = m.day
+    m.counters.add("petitions_hidden", township[hide])
+    m.stats["petitions_concealed"] += len(hidden)
+    shown = ~hide
+    for units in (village[shown], township[shown]):
+        m.counters.add("petitions_registered", units)
+    skip = shown & (b.petition[rows] == 2)
+    for units in (village[skip], township[skip]):
+        m.counters.add("skip_level_registered", units)
+    coll = shown & b.collective[rows]
+    for units in (village[coll], township[coll]):
+        m.counters.add("collective_registered", units)
+    m.stats["petitions_registered"] += int(shown.sum())
+    m.stats["skip_level_registered"] += int(skip.sum())
+
+
+def stuck_cases(m: GovernanceModel, levels: tuple[int, ...]) -> np.ndarray:
+    """Known open non-petition cases at these levels waiting past the response target."""
+    b = m.book
+    mask = (b.state == OPEN) & b.known & (b.petition == 0) & np.isin(b.level, levels)
+    mask &= (m.day - b.unit_arrived) > m.response_target
+    return np.flatnonzero(mask)
+
+
+def owner_units(m: GovernanceModel, rows: np.ndarray) -> np.ndarray:
+    b = m.book
+    return np.where(b.level[rows] == TOWNSHIP, m.township_unit[b.village[rows]], b.village[rows])
+
+
+def spend_credit_on(m: GovernanceModel, task: int, rows: np.ndarray, hours_each: float) -> np.ndarray:
+    """The oldest cases each unit can afford from its banked hours of ``task``."""
+    if len(rows) == 0:
+        return rows
+    units = owner_units(m, rows)
+    capacity = np.floor(m.credit[task] / hours_each)
+    order = np.lexsort((m.book.unit_arrived[rows], units))
+    u = units[order]
+    rank = np.arange(len(order)) - np.searchsorted(u, u, side="left")
+    chosen = order[rank < capacity[u]]
+    np.subtract.at(m.credit[task], units[chosen], hours_each)
+    return rows[chosen]
+
+
+def make_promises(m: GovernanceModel) -> None:
+    """Placate stuck cases with promises: disposed in reports now, back later (000)."""
+    rules = m.spec.cadres
+    rows = spend_credit_on(m, PROMISING, stuck_cases(m, (VILLAGE, GRID, TOWNSHIP)), rules.hours_per_promise)
+    if len(rows) == 0:
+        return
+    b = m.book
+    units = owner_units(m, rows)
+    timely = (m.day - b.unit_arrived[rows]) <= m.response_target
+    m.counters.add("promised", units)
+    m.counters.add("promised_timely", units[timely])
+    b.state[rows] = DEFERRED
+    b.ready[rows] = m.day + rules.promise_days
+    b.deferrals[rows] += 1
+    relief = 0.5 * m.spec.residents.resolution_relief * b.severity[rows]
+    res = b.resident[rows]
+    m.residents.grievance[res] = np.maximum(m.residents.grievance[res] - relief, 0.0)
+    m.stats["promises"] += len(rows)
+
+
+def conceal_cases(m: GovernanceModel) -> None:
+    """Report stuck cases as closed when there is no money to close them (000: 瞒天过海)."""
+    rules = m.spec.cadres
+    stuck = stuck_cases(m, (VILLAGE, GRID, TOWNSHIP))
+    rows = spend_credit_on(m, REPORTING, stuck, rules.hours_per_concealment)
+    if len(rows) == 0:
+        return
+    b = m.book
+    m.counters.add("concealed", owner_units(m, rows))
+    b.state[rows] = CONCEALED
+    b.on_books[rows] = False
+    b.concealed_day[rows] = m.day
+    m.stats["concealments"] += len(rows)

@@ -1,0 +1,82 @@
+"""Run a scenario and write its outputs atomically.
+
+``run_scenario(scenario, seed)`` is a pure function of (scenario, seed, code version): the
+same inputs give byte-identical ``summary.json`` and ``timeseries.parquet``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from model.scenario import Scenario
+from model.simulation import GovernanceModel
+from model.version import code_version
+
+
+@dataclass
+class RunResult:
+    summary: dict[str, object]
+    timeseries: pd.DataFrame
+    evaluations: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def run_scenario(
+    scenario: Scenario, seed: int | None = None, years: float | None = None, keep_incident_log: bool = False
+) -> RunResult:
+    """Simulate ``scenario`` for its years (or ``years``) with ``seed`` (or the scenario's)."""
+    seed = scenario.seed if seed is None else int(seed)
+    days = scenario.days if years is None else int(round(years * 365))
+    model = GovernanceModel(scenario, seed=seed, keep_incident_log=keep_incident_log)
+    model.run(days)
+    summary = model.collector.summary()
+    summary.update({"scenario": scenario.name, "seed": seed, "code_version": code_version(), "years": days / 365})
+    return RunResult(summary, model.collector.timeseries(), pd.DataFrame(model.county_office.evaluations))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path`` and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def summary_json(summary: dict[str, object]) -> bytes:
+    return (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def write_outputs(result: RunResult, out_dir: str | Path, scenario: Scenario | None = None) -> Path:
+    """Write timeseries.parquet, evaluations.parquet, scenario.json, then summary.json last:
+    a folder with a summary.json is a finished run."""
+    out = Path(out_dir)
+    atomic_write_parquet(out / "timeseries.parquet", result.timeseries)
+    atomic_write_parquet(out / "evaluations.parquet", result.evaluations)
+    if scenario is not None:
+        atomic_write_bytes(out / "scenario.json", (scenario.model_dump_json(indent=2) + "\n").encode())
+    atomic_write_bytes(out / "summary.json", summary_json(result.summary))
+    return out

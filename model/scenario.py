@@ -1,0 +1,688 @@
+"""Scenario files: the schema of a county, its villages and its rules, and how to load one.
+
+A scenario is YAML validated by pydantic. Every field carries its unit, default, allowed
+range and, where it comes from one, the source essay (``../shared/seeds``):
+
+- 000 Cixi associations and the one-vote veto 一票否决 essay,
+- 001 township burdens, staffing and debt ("a thousand threads above, one needle below"),
+- 002 Taicang / Beicai grid governance and the A/B/C/D village typology,
+- 003 Yicheng neighbour points 睦邻点,
+- 004 Wuxi mediation statistics and grid size.
+
+``load_scenario(path, overrides)`` returns a validated ``Scenario`` or raises
+``ScenarioError`` with one line naming the file, the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+LEVELS = ("self", "association", "village", "grid", "township", "county")
+"""The escalation ladder (Beicai, 002): self / neighbour point → association → village
+committee → grid → township platform → county department."""
+
+PLATFORMS = ("governance", "market", "enforcement", "services")
+"""The township's four platforms 四个平台 (001): comprehensive governance, market
+supervision, comprehensive law enforcement, convenience services."""
+
+ASSOCIATION_KINDS = ("harmony", "elderly", "environment")
+"""Cixi's three associations (000): harmony-promotion 和谐促进会, elderly 老年人协会,
+environmental volunteers 环保志愿者协会."""
+
+TASKS = ("handling", "patrol", "paperwork", "escort", "stability", "reporting", "promising")
+"""How cadres spend their hours. handling: working on incidents; patrol: proactive discovery;
+paperwork: proof-of-work 处处留痕 (001); escort: accompanying inspections (001); stability:
+watching and intercepting petitioners (000); reporting: managing what is reported, including
+concealment 瞒天过海 (000); promising: placating with promises 胡乱许愿 (000)."""
+
+MONEY_USES = ("resolution", "projects", "interception")
+"""How a unit's discretionary money is split (000, 001)."""
+
+INDICATORS = (
+    "disposal_rate",
+    "timeliness_rate",
+    "closure_rate",
+    "satisfaction_rate",
+    "petition_rate",
+    "skip_level_rate",
+    "collective_petitions",
+    "proof_of_work",
+    "inspection_score",
+)
+"""Indicators an assessment regime may score, always on *reported* values. The four rates
+are Beicai's (002); petition rates are per 10,000 residents per year; proof_of_work and
+inspection_score are the share of demanded paperwork / escort hours actually done (001)."""
+
+
+class ScenarioError(ValueError):
+    """A scenario (or experiment) file is invalid; the message names file, field, allowed."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _fraction(default: float, description: str) -> Any:
+    return Field(default, ge=0.0, le=1.0, description=description)
+
+
+class IncidentKind(_Strict):
+    rate: float = Field(..., ge=0, description="Arrivals per 1,000 residents per year.")
+    severity: float = Field(1.0, gt=0, description="Mean initial severity (grievance units).")
+    hours: float = Field(..., gt=0, description="Mean work hours to resolve.")
+    money: float = Field(0.0, ge=0, description="Mean money (yuan) needed to resolve.")
+    authority: Literal["self", "association", "village", "grid", "township", "county"] = Field(
+        "village", description="Lowest level with the authority to close it (001: 'see it but can't manage it')."
+    )
+    platform: Literal["governance", "market", "enforcement", "services"] = Field(
+        "governance", description="Township platform the command centre dispatches it to (001)."
+    )
+    association: Literal["harmony", "elderly", "environment", "none"] = Field(
+        "none", description="Association kind that mediates or detects it (000)."
+    )
+    mediable: bool = Field(False, description="Neighbour points can try to mediate it (003, 004).")
+    hidden_share: float = _fraction(
+        0.0, "Share that arise unreported and must be discovered (002: patrols, informants)."
+    )
+    report_prob: float = _fraction(0.05, "Daily probability that the resident reports a hidden case.")
+    growth: float = Field(0.01, ge=0, le=0.2, description="Daily relative severity growth while unresolved.")
+
+
+def _default_kinds() -> dict[str, IncidentKind]:
+    # Kinds named in essays 001 and 004. Rates are per 1,000 residents per year and are the
+    # calibration knobs (docs/ODD.md); hours and money reflect the essays' relative scale:
+    # neighbour disputes are small and mediable (004: 99.74% mediated in Wuxi), land and
+    # illegal construction need county powers (001: ~74 non-devolvable items in Guiyang).
+    k = IncidentKind
+    return {
+        "neighbour_dispute": k(
+            rate=15,
+            severity=1.0,
+            hours=6,
+            money=0,
+            authority="self",
+            platform="governance",
+            association="harmony",
+            mediable=True,
+            report_prob=0.3,
+        ),
+        "land_demolition": k(
+            rate=2,
+            severity=3.0,
+            hours=60,
+            money=20000,
+            authority="county",
+            platform="governance",
+            growth=0.015,
+            report_prob=0.3,
+        ),
+        "labour_wage": k(
+            rate=5,
+            severity=2.0,
+            hours=40,
+            money=3000,
+            authority="township",
+            platform="market",
+            association="harmony",
+            report_prob=0.3,
+        ),
+        "elderly_care": k(
+            rate=15,
+            severity=1.0,
+            hours=8,
+            money=500,
+            authority="association",
+            platform="services",
+            association="elderly",
+            hidden_share=0.5,
+            report_prob=0.03,
+        ),
+        "environment": k(
+            rate=4,
+            severity=1.5,
+            hours=30,
+            money=5000,
+            authority="county",
+            platform="enforcement",
+            association="environment",
+            hidden_share=0.6,
+            report_prob=0.02,
+            growth=0.02,
+        ),
+        "illegal_construction": k(
+            rate=3,
+            severity=1.5,
+            hours=40,
+            money=2000,
+            authority="county",
+            platform="enforcement",
+            hidden_share=0.5,
+            report_prob=0.02,
+            growth=0.02,
+        ),
+        "public_works": k(
+            rate=6, severity=1.2, hours=40, money=20000, authority="township", platform="services", report_prob=0.2
+        ),
+        "service_request": k(
+            rate=60, severity=0.5, hours=6, money=100, authority="village", platform="services", report_prob=0.5
+        ),
+        "medical_dispute": k(
+            rate=1,
+            severity=2.5,
+            hours=40,
+            money=8000,
+            authority="county",
+            platform="governance",
+            association="harmony",
+            report_prob=0.5,
+        ),
+    }
+
+
+class CountySpec(_Strict):
+    townships: int = Field(1, ge=1, le=500, description="Townships / streets in the county.")
+    villages_per_township: int = Field(10, ge=1, le=200, description="Villages per township.")
+    residents_per_village: int = Field(
+        1500, ge=50, le=50000, description="Mean residents per village (county: 300k-600k residents, 001)."
+    )
+    village_size_cv: float = Field(
+        0.3, ge=0, le=2, description="Coefficient of variation of village size (log-normal)."
+    )
+    household_size: float = Field(3.0, ge=1, le=10, description="Residents per household (for grid size).")
+    migrant_share: float = _fraction(0.3, "Share of migrants 外来人口 (Cixi ≈ 0.5, 000).")
+    age_mix: dict[Literal["child", "adult", "elderly"], float] = Field(
+        default_factory=lambda: {"child": 0.2, "adult": 0.6, "elderly": 0.2},
+        description="Shares of age groups (left-behind '386199' population, 001).",
+    )
+    typology_mix: dict[Literal["A", "B", "C", "D"], float] = Field(
+        default_factory=lambda: {"A": 0.25, "B": 0.25, "C": 0.25, "D": 0.25},
+        description="Shares of village types (002): A strong memory + low differentiation, "
+        "B weak + low, C weak + high, D strong + high.",
+    )
+
+    @field_validator("age_mix", "typology_mix")
+    @classmethod
+    def _sums_to_one(cls, mix: dict[str, float]) -> dict[str, float]:
+        total = sum(mix.values())
+        if any(v < 0 for v in mix.values()) or abs(total - 1.0) > 1e-6:
+            raise ValueError(f"shares must be non-negative and sum to 1 (got {total:g})")
+        return mix
+
+
+class ResidentRules(_Strict):
+    trust_mean: float = _fraction(0.6, "Initial mean trust in local government.")
+    trust_sd: float = Field(0.15, ge=0, le=0.5, description="Initial sd of trust.")
+    grievance_per_severity: float = Field(
+        0.05, ge=0, le=1, description="Grievance added per day per unit severity of an open incident."
+    )
+    grievance_decay: float = Field(0.01, ge=0, le=1, description="Daily relative decay of grievance.")
+    resolution_relief: float = Field(
+        2.0, ge=0, description="Grievance removed per unit severity when an incident is resolved."
+    )
+    unsatisfied_relief: float = _fraction(0.3, "Share of the relief an unsatisfying settlement brings.")
+    petition_threshold: float = Field(
+        2.0,
+        gt=0,
+        description="Grievance above which a resident with full trust petitions; "
+        "distrust lowers it, cohesion-driven self-help raises it (001, 002).",
+    )
+    petition_prob: float = _fraction(0.02, "Daily probability of petitioning once above threshold.")
+    petition_cooldown_days: int = Field(60, ge=1, le=3650, description="Days before the same resident petitions again.")
+    skip_level_trust: float = _fraction(0.35, "Below this trust a petition skips levels 越级上访 (001).")
+    collective_min: int = Field(
+        5,
+        ge=2,
+        le=1000,
+        description="Petitioners in one village on one day that form a collective petition in a "
+        "fully mobilised village; less mobilised villages need more (002, Tsai 2007).",
+    )
+    trust_gain_satisfied: float = Field(
+        0.03, ge=0, le=1, description="Trust gained when an incident is resolved to satisfaction."
+    )
+    trust_loss_unsatisfied: float = Field(
+        0.02, ge=0, le=1, description="Trust lost when resolved without satisfaction."
+    )
+    trust_loss_intercepted: float = Field(
+        0.10, ge=0, le=1, description="Trust lost when a petition is intercepted (000)."
+    )
+    trust_loss_broken_promise: float = Field(0.08, ge=0, le=1, description="Trust lost when a promise is broken (000).")
+    grievance_intercepted: float = Field(
+        2.0, ge=0, description="Grievance added by an interception (000; Minzner 2006)."
+    )
+    grievance_broken_promise: float = Field(
+        1.5, ge=0, description="Grievance added when a deferred case returns (000)."
+    )
+    satisfaction_base: float = _fraction(0.95, "Probability of satisfaction with a prompt resolution.")
+    satisfaction_wait_days: float = Field(60, gt=0, description="Waiting days that cut satisfaction odds by e.")
+    petition_hours: float = Field(8, gt=0, description="Staff hours to handle one registered petition.")
+    petition_money: float = Field(3000, ge=0, description="Money to settle one petitioner's grievance (yuan).")
+    association_membership: float = _fraction(
+        0.15, "Share of residents in some association (Taicang: 18 organisations per 10k, 002)."
+    )
+
+
+class TypologyRules(_Strict):
+    """How the A/B/C/D village axes (002) act on behaviour."""
+
+    self_help: float = Field(
+        0.5, ge=0, le=10, description="Petition threshold rise per unit of collective memory (self-help first, 002)."
+    )
+    anomie_disputes: float = Field(
+        0.5, ge=0, le=10, description="Dispute arrival rise per unit of anomie (type C, 002)."
+    )
+    apathy_reporting: float = Field(
+        0.5, ge=0, le=1, description="Cut in residents' reporting of hidden cases per unit of apathy (type B, 002)."
+    )
+    membership_boost: float = Field(
+        1.0, ge=0, le=10, description="Association membership rise per unit of self-organisation (type D, 002)."
+    )
+
+
+class AssociationRules(_Strict):
+    enabled: bool = Field(
+        True, description="Whether this association exists in every village (Cixi: every village, 000)."
+    )
+    volunteer_hours_per_member: float = Field(0.05, ge=0, le=8, description="Volunteer hours per member per day.")
+    success: float = _fraction(0.9, "Probability a mediation / service attempt settles the case.")
+    detection: float = _fraction(
+        0.02,
+        "Daily probability per hidden case of its kind that members detect it (000: environmental volunteers monitor pollution).",
+    )
+
+
+def _default_associations() -> dict[str, AssociationRules]:
+    return {
+        "harmony": AssociationRules(success=0.9, detection=0.01),
+        "elderly": AssociationRules(success=0.9, detection=0.03),
+        "environment": AssociationRules(success=0.5, detection=0.04),
+    }
+
+
+class NeighbourPoints(_Strict):
+    enabled: bool = Field(True, description="Neighbour mediation points 睦邻点 (Yicheng, 003).")
+    success: float = _fraction(
+        0.85, "Probability a mediable case is settled at the point (Wuxi 99.74% overall local success, 004)."
+    )
+    cohesion_bonus: float = Field(
+        0.1, ge=0, le=1, description="Extra success in cohesive (high-memory) villages (002)."
+    )
+
+
+class GridRules(_Strict):
+    enabled: bool = Field(True, description="Grid management 网格化管理 (002, 004).")
+    households_per_worker: float = Field(
+        300, ge=20, le=5000, description="Households per grid worker (Wuxi: 300, 004)."
+    )
+    hours_per_day: float = Field(8, gt=0, le=16, description="Working hours per grid worker per day.")
+    patrol_share: float = _fraction(0.4, "Share of grid hours on patrol, fixed in time, place and duty (Beicai, 002).")
+    discovery_per_patrol_hour: float = Field(
+        0.004, ge=0, le=1, description="Hazard of discovering a given hidden case per patrol hour per 100 households."
+    )
+
+
+class TownshipRules(_Strict):
+    command_centre: bool = Field(
+        True,
+        description="Unified acceptance and dispatch by the command centre 指挥中心 (001): "
+        "pooled capacity across the four platforms; off = siloed platforms.",
+    )
+    dispatch_delay_days: int = Field(
+        0, ge=0, le=30, description="Days from acceptance to a platform with a command centre."
+    )
+    silo_delay_days: int = Field(2, ge=0, le=30, description="Days to reach the right office without one.")
+    platform_shares: dict[Literal["governance", "market", "enforcement", "services"], float] = Field(
+        default_factory=lambda: {"governance": 0.35, "market": 0.15, "enforcement": 0.25, "services": 0.25},
+        description="Share of township handling hours on each platform.",
+    )
+    county_hours_per_day: float = Field(
+        400, gt=0, description="County departments' handling hours per day per 100k residents."
+    )
+
+
+class CadreRules(_Strict):
+    per_village: int = Field(3, ge=1, le=20, description="Village cadres per (merged) village (3-5, 001).")
+    hours_per_day: float = Field(8, gt=0, le=16, description="Working hours per cadre per day.")
+    decision_interval_days: int = Field(30, ge=1, le=365, description="Days between re-allocations of hours and money.")
+    rationality: float = Field(
+        30.0, ge=0, le=1000, description="Softmax intensity of choice on expected score (bounded rationality)."
+    )
+    learning_rate: float = _fraction(0.5, "Weight of last evaluation's lesson in attention to indicators.")
+    forecast_noise: float = Field(
+        0.15, ge=0, le=2, description="Cadres' relative uncertainty about year-end indicators."
+    )
+    hours_per_interception: float = Field(
+        40, gt=0, description="Staff hours to stop one petitioner (000: staff sent to stations, docks, Beijing)."
+    )
+    hours_per_concealment: float = Field(3, gt=0, description="Staff hours to keep one case off the books (000).")
+    hours_per_promise: float = Field(1, gt=0, description="Staff hours to placate one case with a promise (000).")
+    promise_days: int = Field(
+        120, ge=1, le=3650, description="Days until a promised case returns (000: disputes later)."
+    )
+    promise_severity_factor: float = Field(
+        1.5, ge=1, le=10, description="Severity multiplier when a promise returns (000: vicious circle)."
+    )
+    beliefs: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            # Cadres' mental model: relative effect of a full share of hours on each task on
+            # each indicator (sign and scale), as the essays describe practice (000, 001).
+            "handling": {
+                "disposal_rate": 1.0,
+                "timeliness_rate": 1.0,
+                "closure_rate": 1.0,
+                "satisfaction_rate": 0.5,
+                "petition_rate": -0.3,
+                "skip_level_rate": -0.3,
+            },
+            "patrol": {"timeliness_rate": 0.3, "petition_rate": -0.1},
+            "paperwork": {"proof_of_work": 1.0},
+            "escort": {"inspection_score": 1.0},
+            "stability": {"petition_rate": -1.0, "skip_level_rate": -1.0, "collective_petitions": -1.0},
+            "reporting": {
+                "petition_rate": -0.6,
+                "closure_rate": 0.4,
+                "disposal_rate": 0.4,
+                "concealment_detected_share": 0.3,
+            },
+            "promising": {"disposal_rate": 0.5, "timeliness_rate": 0.5, "petition_rate": -0.4},
+        },
+        description="Task → indicator → believed effect of a full share of hours (same under every regime: only scoring differs).",
+    )
+    money_beliefs: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "resolution": {"closure_rate": 0.8, "disposal_rate": 0.5, "satisfaction_rate": 0.5, "petition_rate": -0.3},
+            "projects": {"satisfaction_rate": 0.3, "petition_rate": -0.2, "skip_level_rate": -0.1},
+            "interception": {"petition_rate": -1.0, "skip_level_rate": -1.0, "collective_petitions": -1.0},
+        },
+        description="Money use → indicator → believed effect of a full share of the budget.",
+    )
+    task_priors: dict[str, float] = Field(
+        default_factory=lambda: {
+            "handling": 0.05,
+            "patrol": 0.0,
+            "paperwork": 0.0,
+            "escort": 0.0,
+            "stability": -0.05,
+            "reporting": -0.15,
+            "promising": -0.08,
+        },
+        description="Duty and ethics norms, in score units, added to each task's value under every regime: "
+        "concealment and empty promises carry a moral cost (000).",
+    )
+    money_priors: dict[str, float] = Field(
+        default_factory=lambda: {"resolution": 0.05, "projects": 0.02, "interception": -0.05},
+        description="Norms on money uses, in score units.",
+    )
+    min_share: float = Field(0.0, ge=0, le=0.14, description="Least share of hours / money any task keeps.")
+    adjustment: float = _fraction(0.5, "Share of the way moved each decision from the old split to the new target.")
+    interception_cost: float = Field(3000, ge=0, description="Money per intercepted petitioner (travel, lodging; 000).")
+    skip_level_cost_factor: float = Field(
+        4, ge=1, le=100, description="Interception cost multiplier for skip-level petitions (Beijing, 000)."
+    )
+
+    @field_validator("beliefs", "money_beliefs")
+    @classmethod
+    def _known_keys(cls, beliefs: dict[str, dict[str, float]], info: Any) -> dict[str, dict[str, float]]:
+        actions = TASKS if info.field_name == "beliefs" else MONEY_USES
+        allowed = (*INDICATORS, "concealment_detected_share")
+        for action, effects in beliefs.items():
+            if action not in actions:
+                raise ValueError(f"unknown key {action!r}; allowed: {', '.join(actions)}")
+            for ind in effects:
+                if ind not in allowed:
+                    raise ValueError(f"unknown indicator {ind!r}; allowed: {', '.join(allowed)}")
+        return beliefs
+
+    @field_validator("task_priors", "money_priors")
+    @classmethod
+    def _known_actions(cls, priors: dict[str, float], info: Any) -> dict[str, float]:
+        actions = TASKS if info.field_name == "task_priors" else MONEY_USES
+        for action in priors:
+            if action not in actions:
+                raise ValueError(f"unknown key {action!r}; allowed: {', '.join(actions)}")
+        return priors
+
+
+class BurdenRules(_Strict):
+    paperwork_hours_per_staff: float = Field(
+        3.0, ge=0, le=16, description="Proof-of-work hours demanded per staff per day 处处留痕 (001)."
+    )
+    inspections_per_year: float = Field(
+        24, ge=0, le=365, description="Inspections per township per year that cadres must escort (001)."
+    )
+    escort_hours_per_inspection: float = Field(40, ge=0, description="Staff hours to escort one inspection.")
+    village_task_cap: float | None = Field(
+        None,
+        ge=0,
+        le=16,
+        description="Taicang 'two lists' 政社互动 cap on paperwork hours per village cadre per day (002); null = no cap.",
+    )
+    response_target_days: float = Field(
+        3, gt=0, le=365, description="Response-time target for timeliness (Wuxi 15-minute circle ≈ same day, 004)."
+    )
+
+
+class EvaluationRules(_Strict):
+    bonus_share: float = _fraction(0.3, "Share of pay that is performance bonus, lost on failing.")
+    dismissal_cost: float = Field(3.0, ge=0, description="Career cost of dismissal relative to the annual bonus.")
+    audit_rate: float = _fraction(0.0, "Probability a unit's data are audited each year.")
+    audit_detection: float = _fraction(0.5, "Probability an audit finds each concealed record.")
+    audit_cost: float = Field(20000, ge=0, description="County cost of one audit (yuan).")
+
+
+class RegimeSpec(_Strict):
+    """The assessment regime: a registered name plus its parameters (see model/regimes.py)."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    name: str = Field("comprehensive", description="Registered regime name: see `python run.py regimes`.")
+
+    @model_validator(mode="after")
+    def _known_regime(self) -> RegimeSpec:
+        from model.regimes import REGIMES
+
+        if self.name not in REGIMES:
+            raise ValueError(f"unknown regime {self.name!r}; allowed: {', '.join(sorted(REGIMES))}")
+        REGIMES[self.name].Params(**(self.model_extra or {}))
+        return self
+
+
+class FiscalRules(_Strict):
+    rule: Literal["county_budget"] = Field("county_budget", description="Registered fiscal rule (model/fiscal.py).")
+    transfer_per_resident: float = Field(
+        60,
+        ge=0,
+        description="Annual county transfer per resident to villages and townships (yuan); townships have no revenue of their own (001).",
+    )
+    township_share: float = _fraction(0.5, "Share of the transfer kept by the township.")
+    earmark_share: float = _fraction(0.3, "Share of transfers earmarked for projects only.")
+    funds_follow_tasks: bool = Field(
+        False, description="费随事转 (000, 001): each case referred down or devolved brings its money."
+    )
+    matching_share: float = _fraction(
+        0.3, "Share of a project's cost the village / township must match 配套资金 (001)."
+    )
+    project_cost: float = Field(100000, gt=0, description="Cost of one public-works project (yuan).")
+    project_effect: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="Relative cut in public-works and service-request arrivals per project per 1,000 residents.",
+    )
+    interest_rate: float = Field(0.06, ge=0, le=1, description="Annual interest on debt.")
+    borrowing: bool = Field(
+        True, description="Units may borrow for matching funds and interception (001: 305 villages owe 170M yuan)."
+    )
+    initial_village_debt: float = Field(0, ge=0, description="Debt per village at start (001: 500-600k average).")
+    initial_township_debt: float = Field(0, ge=0, description="Debt per township at start (001: typically >1M).")
+    purchase_of_services: float = Field(
+        0, ge=0, description="Annual yuan per village buying association services 政府购买服务 (000, 002)."
+    )
+    service_hour_price: float = Field(30, gt=0, description="Yuan per purchased association hour.")
+
+
+class StaffingRules(_Strict):
+    rule: Literal["establishment"] = Field("establishment", description="Registered staffing rule (model/staffing.py).")
+    township_quota: int = Field(30, ge=1, le=1000, description="Township staff quota 编制 (25-45 by size, 001).")
+    fill_rate: float = _fraction(0.9, "Share of the quota filled (Guiyang: 68 of 99, 001).")
+    unable_share: float = _fraction(0.1, "Share of staff unable to work (age, health: ~10%, 001).")
+    seconded_share: float = _fraction(
+        0.0, "Share of villages whose secretary is seconded from the township (52 villages, 001)."
+    )
+    village_pay: float = Field(30000, ge=0, description="Village cadre annual pay (25-35k yuan, 001).")
+    township_pay: float = Field(60000, ge=0, description="Township staff annual pay (yuan).")
+    reference_pay: float = Field(45000, gt=0, description="Outside option pay; below it quitting rises (001).")
+    quit_hazard: float = Field(0.05, ge=0, le=1, description="Base annual quit probability.")
+    pay_elasticity: float = Field(
+        1.0, ge=0, le=10, description="Quit hazard multiplier per unit of relative pay shortfall."
+    )
+    burden_elasticity: float = Field(1.0, ge=0, le=10, description="Quit hazard multiplier per unit of overload.")
+    blame_elasticity: float = Field(
+        1.0, ge=0, le=10, description="Quit hazard multiplier after a failed evaluation (001)."
+    )
+    recruitment_lag_days: int = Field(
+        180, ge=0, le=3650, description="Days to fill a vacancy (001: vetting 'four no-use' rules)."
+    )
+    devolved_kinds: list[str] = Field(
+        default_factory=list, description="Kinds whose authority is devolved from county to township 权随责走 (001)."
+    )
+
+
+class Scenario(_Strict):
+    name: str = Field(..., min_length=1, description="Scenario name, used in outputs.")
+    description: str = Field("", description="What this scenario is for.")
+    years: float = Field(3, gt=0, le=50, description="Simulated years (one step = one day).")
+    seed: int = Field(1, ge=0, description="Default seed when none is given on the command line.")
+    county: CountySpec = Field(default_factory=CountySpec)
+    typology: TypologyRules = Field(default_factory=TypologyRules)
+    incidents: dict[str, IncidentKind] = Field(default_factory=_default_kinds, description="Incident kinds (001, 004).")
+    residents: ResidentRules = Field(default_factory=ResidentRules)
+    associations: dict[Literal["harmony", "elderly", "environment"], AssociationRules] = Field(
+        default_factory=_default_associations
+    )
+    neighbour_points: NeighbourPoints = Field(default_factory=NeighbourPoints)
+    grid: GridRules = Field(default_factory=GridRules)
+    township: TownshipRules = Field(default_factory=TownshipRules)
+    cadres: CadreRules = Field(default_factory=CadreRules)
+    burden: BurdenRules = Field(default_factory=BurdenRules)
+    evaluation: EvaluationRules = Field(default_factory=EvaluationRules)
+    regime: RegimeSpec = Field(default_factory=RegimeSpec)
+    fiscal: FiscalRules = Field(default_factory=FiscalRules)
+    staffing: StaffingRules = Field(default_factory=StaffingRules)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        for kind in self.staffing.devolved_kinds:
+            if kind not in self.incidents:
+                raise ValueError(
+                    f"staffing.devolved_kinds: unknown kind {kind!r}; allowed: {', '.join(self.incidents)}"
+                )
+        if not self.incidents:
+            raise ValueError("incidents: at least one kind is required")
+        if "petition" in self.incidents:
+            raise ValueError("incidents: 'petition' is reserved for residents' petitions")
+        return self
+
+    @property
+    def days(self) -> int:
+        return int(round(self.years * 365))
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """Return a copy of raw scenario data with dotted-key overrides applied.
+
+    ``{"regime.name": "veto", "staffing.fill_rate": 0.68}``: intermediate tables are created
+    when absent, so an override may set a field the file leaves at its default.
+    """
+    import copy
+
+    out = copy.deepcopy(data)
+    for dotted, value in (overrides or {}).items():
+        node = out
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            child = node.get(key)
+            if child is None:
+                child = node[key] = {}
+            if not isinstance(child, dict):
+                raise ScenarioError(f"override {dotted!r}: {key!r} is not a table")
+            node = child
+        node[leaf] = value
+    return out
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse ``dotted.key=value`` from the command line; the value is read as YAML."""
+    if "=" not in text:
+        raise ScenarioError(f"--set {text!r}: expected dotted.key=value")
+    key, raw = text.split("=", 1)
+    return key.strip(), yaml.safe_load(raw)
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        what = "unknown field"
+    else:
+        what = first["msg"].removeprefix("Value error, ")
+        for key in ("ge", "gt", "le", "lt"):
+            if key in first.get("ctx", {}):
+                what = f"{first['msg']} (got {first.get('input')!r})"
+                break
+    more = f" (+{len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
+    return f"{source}: field '{field}': {what}{more}"
+
+
+def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate raw data as a Scenario, turning pydantic errors into one ScenarioError line."""
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: expected a YAML mapping at top level")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_describe(err, source)) from None
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"{path}: no such file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ScenarioError(f"{path}: not valid YAML: {err}".replace("\n", " ")) from None
+    return data if data is not None else {}
+
+
+def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` over ``base``, table by table (lists and values are replaced whole)."""
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def resolve_extends(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a scenario, merging it over the file its ``extends:`` names (relative to it)."""
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: expected a YAML mapping at top level")
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}: field 'extends': expected a file name")
+    parent_path = (path.parent / parent).resolve()
+    if parent_path in seen:
+        raise ScenarioError(f"{path}: field 'extends': circular reference to {parent}")
+    return deep_merge(resolve_extends(parent_path, (*seen, path.resolve())), data)
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load a scenario file (following ``extends:``), apply overrides, validate."""
+    data = resolve_extends(Path(path))
+    return scenario_from_dict(apply_overrides(data, overrides), source=str(path))

@@ -1,0 +1,560 @@
+"""The Mesa model of a county: one step is one day (DESIGN.md).
+
+``GovernanceModel.step`` is the daily schedule, to be read aloud:
+
+    staff come and go, money arrives, cadres re-split their hours (monthly);
+    incidents arise; promised cases come back; hidden cases are discovered;
+    the ladder mediates, handles, refers up and resolves;
+    residents petition and cadres intercept; cadres make promises and conceal;
+    grievance and trust move; indicators are counted; once a year the county evaluates.
+
+Residents and incidents are arrays (residents.py, incidents.py); villages, cadres, grid
+workers, associations, township offices and county offices are Mesa agents (their
+decisions vectorised across units in cadres.py).
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from model import ladder as ladder_mod
+from model import petitions
+from model.associations import Association, NeighbourPoint, association_hours
+from model.cadres import CadreDecisions, TownshipStaff, VillageCadre
+from model.collectors import Collector
+from model.fiscal import Ledger, make_fiscal
+from model.grid import GridWorker, discovery_hazard, workers_per_village
+from model.incidents import (
+    ASSOCIATION,
+    CONCEALED,
+    COUNTY,
+    GRID,
+    INTERCEPTED,
+    OPEN,
+    RESOLVED,
+    SELF,
+    TOWNSHIP,
+    VILLAGE,
+    IncidentBook,
+    IncidentLog,
+)
+from model.indicators import UnitCounters
+from model.offices import CommandCentre, CountyDepartment, CountyOffice, Platform, TownshipOffice
+from model.regimes import make_regime
+from model.residents import Residents
+from model.scenario import ASSOCIATION_KINDS, LEVELS, MONEY_USES, PLATFORMS, TASKS, Scenario
+from model.staffing import VILLAGE_ROLE, make_staffing
+from model.streams import Streams
+from model.villages import Village, draw_sizes, draw_types
+
+T = {t: i for i, t in enumerate(TASKS)}
+M = {u: i for i, u in enumerate(MONEY_USES)}
+YEAR = 365
+
+
+class GovernanceModel(mesa.Model):
+    """A county's grass-roots governance, day by day, under one assessment regime."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, keep_incident_log: bool = True) -> None:
+        seed = scenario.seed if seed is None else int(seed)
+        super().__init__(rng=seed)
+        self.spec = s = scenario
+        self.seed = seed
+        self.streams = Streams(seed)
+        self.day = 0
+        self.stats: dict[str, float] = dict.fromkeys(STAT_NAMES, 0)
+        self._build_villages()
+        self._build_incident_kinds()
+        self._build_associations()
+        self._build_offices()
+        self.regime = make_regime(s.regime)
+        self.fiscal = make_fiscal(s, self.township_of)
+        self.staffing = make_staffing(s)
+        self.staff = self.staffing.build(self.n_villages, self.township_of, self.streams["staffing"])
+        for slot in range(len(self.staff.unit)):
+            (VillageCadre if self.staff.role[slot] == VILLAGE_ROLE else TownshipStaff)(self, slot)
+        self.ledger = Ledger(self.n_units)
+        self.ledger.debt[: self.n_villages] = s.fiscal.initial_village_debt
+        self.ledger.debt[self.n_villages :] = s.fiscal.initial_township_debt
+        self.decisions = CadreDecisions(self.n_units, s.cadres)
+        self.counters = UnitCounters(self.n_units, self.unit_population)
+        self.credit = np.zeros((len(TASKS), self.n_units))
+        self.prefers_hiding_petitions = np.zeros(self.n_units, dtype=bool)
+        self.blamed = np.zeros(self.n_units)
+        self.audited_last = np.zeros(self.n_units, dtype=bool)
+        self.projects = np.zeros(self.n_villages)
+        self.book = IncidentBook()
+        self.log = IncidentLog(keep=keep_incident_log)
+        self.ladder = ladder_mod.Ladder(self)
+        self.response_target = s.burden.response_target_days
+        self.township_delay = (
+            s.township.dispatch_delay_days if s.township.command_centre else s.township.silo_delay_days
+        )
+        self.collector = Collector(self, s.days)
+        self._refresh_hours()
+        self.ledger.start_balance = self.ledger.balance().copy()
+
+    # ---- building the world -----------------------------------------------------------
+    def _build_villages(self) -> None:
+        s, rng = self.spec, self.streams["population"]
+        self.n_townships = s.county.townships
+        self.n_villages = s.county.townships * s.county.villages_per_township
+        self.n_units = self.n_villages + self.n_townships
+        self.township_of = np.repeat(np.arange(self.n_townships), s.county.villages_per_township)
+        self.township_unit = self.n_villages + self.township_of
+        types, memory, differentiation = draw_types(s, self.n_villages, self.streams["typology"])
+        self.memory, self.differentiation = memory, differentiation
+        self.mobilisation = memory * (1 - differentiation)
+        self.apathy = (1 - memory) * (1 - differentiation)
+        self.anomie = (1 - memory) * differentiation
+        self.self_help = s.typology.self_help
+        sizes = draw_sizes(s, self.n_villages, rng)
+        boost = 1.0 + s.typology.membership_boost * memory * differentiation
+        self.residents = Residents.generate(s, sizes, boost, rng)
+        self.village_agents = [
+            Village(self, v, int(self.township_of[v]), types[v], float(memory[v]), float(differentiation[v]))
+            for v in range(self.n_villages)
+        ]
+        self.households = sizes / s.county.household_size
+        pop = sizes.astype(float)
+        self.unit_population = np.concatenate([pop, np.bincount(self.township_of, weights=pop)])
+        self.min_petition_threshold = s.residents.petition_threshold * 0.5
+
+    def _build_incident_kinds(self) -> None:
+        s = self.spec
+        kinds = list(s.incidents.values())
+        self.kind_names = [*s.incidents.keys(), "petition"]
+        self.petition_kind = len(kinds)
+        rank = {name: i for i, name in enumerate(LEVELS)}
+        authority = [rank[k.authority] for k in kinds]
+        for name in s.staffing.devolved_kinds:  # 权随责走 (001): devolution to the township
+            i = self.kind_names.index(name)
+            authority[i] = min(authority[i], TOWNSHIP)
+        self.kind_authority = np.array([*authority, TOWNSHIP], dtype=np.int8)
+        self.kind_platform = np.array([PLATFORMS.index(k.platform) for k in kinds] + [PLATFORMS.index("governance")])
+        self.kind_association = np.array(
+            [ASSOCIATION_KINDS.index(k.association) if k.association != "none" else -1 for k in kinds] + [-1]
+        )
+        self.kind_mediable = np.array([k.mediable for k in kinds] + [False])
+        self.kind_rate = np.array([k.rate for k in kinds]) / 1000.0 / YEAR
+        self.kind_severity = np.array([k.severity for k in kinds])
+        self.kind_hours = np.array([k.hours for k in kinds])
+        self.kind_money = np.array([k.money for k in kinds])
+        self.kind_hidden = np.array([k.hidden_share for k in kinds])
+        self.kind_report = np.array([k.report_prob for k in kinds] + [1.0])
+        self.kind_growth = np.array([k.growth for k in kinds] + [0.0])
+        self.kind_dispute = np.array([k.mediable or k.association == "harmony" for k in kinds])
+        names = list(s.incidents.keys())
+        self.kind_infrastructure = np.array([n in ("public_works", "service_request") for n in names])
+
+    def _build_associations(self) -> None:
+        s = self.spec
+        rules = [s.associations[k] for k in ASSOCIATION_KINDS]
+        self.association_enabled = np.array([r.enabled for r in rules])
+        self.association_success = np.array([r.success for r in rules])
+        self.association_detection = np.array([r.detection for r in rules])
+        members = np.stack(
+            [
+                np.bincount(self.residents.village, weights=self.residents.members_of(k), minlength=self.n_villages)
+                for k in ASSOCIATION_KINDS
+            ]
+        )
+        n_enabled = max(int(self.association_enabled.sum()), 1)
+        purchased = np.full(
+            self.n_villages, s.fiscal.purchase_of_services / s.fiscal.service_hour_price / YEAR / n_enabled
+        )
+        self.association_hours = association_hours(members, self.association_enabled, rules, purchased)
+        for v in range(self.n_villages):
+            for k, kind in enumerate(ASSOCIATION_KINDS):
+                if self.association_enabled[k]:
+                    Association(self, v, kind, rules[k])
+            if s.neighbour_points.enabled:
+                NeighbourPoint(self, v)
+        self.grid_workers = workers_per_village(self.households, s.grid)
+        for v in range(self.n_villages):
+            for _ in range(int(np.ceil(self.grid_workers[v]))):
+                GridWorker(self, v)
+
+    def _build_offices(self) -> None:
+        s = self.spec
+        self.townships = [TownshipOffice(self, t) for t in range(self.n_townships)]
+        for t in range(self.n_townships):
+            CommandCentre(self, t, s.township.command_centre)
+            for p in PLATFORMS:
+                Platform(self, t, p)
+        self.county_departments = [CountyDepartment(self, p) for p in PLATFORMS]
+        self.county_office = CountyOffice(self)
+        county_hours = s.township.county_hours_per_day * self.residents.village.size / 1e5
+        self.county_capacity = county_hours * np.array([s.township.platform_shares[p] for p in PLATFORMS])
+
+    # ---- the day ------------------------------------------------------------------------
+    def step(self) -> None:
+        """One day."""
+        if self.day % self.spec.cadres.decision_interval_days == 0:
+            self.staff_come_and_go()
+            self.cadres_allocate()
+            self.fund_projects()
+        self.fiscal.daily_income(self.ledger, self.unit_population, self.decisions.money_shares)
+        self.fiscal.daily_interest(self.ledger)
+        self.bank_hours()
+        self.incidents_arise()
+        self.ladder.returning_promises()
+        self.discover_hidden_cases()
+        self.ladder.step()
+        petitions.new_petitions(self)
+        petitions.make_promises(self)
+        petitions.conceal_cases(self)
+        self.grievance_and_trust()
+        self.counters.end_day()
+        self.collector.collect()
+        if (self.day + 1) % YEAR == 0:
+            self.county_office.evaluate_year()
+        self.close_books()
+        self.day += 1
+
+    def run(self, days: int | None = None) -> None:
+        for _ in range(self.spec.days if days is None else days):
+            self.step()
+
+    # ---- staffing and decisions -------------------------------------------------------------
+    def staff_come_and_go(self) -> None:
+        if self.day == 0:
+            return
+        demand = self.paperwork_demand + self.escort_demand
+        overload = np.clip(demand / np.maximum(self.unit_hours, 1e-9), 0, 5)
+        self.staffing.monthly(
+            self.staff,
+            self.day,
+            self.spec.cadres.decision_interval_days,
+            overload,
+            self.blamed,
+            self.streams["staffing"],
+        )
+        self._refresh_hours()
+
+    def _refresh_hours(self) -> None:
+        s = self.spec
+        self.unit_hours = self.staff.hours_per_unit(self.n_units, s.cadres.hours_per_day)
+        staff = self.unit_hours / s.cadres.hours_per_day
+        per_staff = np.full(self.n_units, s.burden.paperwork_hours_per_staff)
+        if s.burden.village_task_cap is not None:  # Taicang "two lists" (002)
+            per_staff[: self.n_villages] = np.minimum(per_staff[: self.n_villages], s.burden.village_task_cap)
+        self.paperwork_demand = per_staff * staff
+        escort = s.burden.inspections_per_year * s.burden.escort_hours_per_inspection / YEAR
+        self.escort_demand = np.where(np.arange(self.n_units) < self.n_villages, 0.25 * escort, escort)
+
+    def cadres_allocate(self) -> None:
+        """Every unit re-splits hours and money in response to the regime's scoring."""
+        forecast = self.counters.indicators("ema", reported=True)
+        if self.counters.days_seen == 0:
+            forecast = {k: np.full(self.n_units, 1.0 if k not in NEUTRAL_ZERO else 0.0) for k in forecast}
+        need = self.money_needed_by_unit()
+        env = self.ledger.envelope[M["resolution"]]
+        affordability = np.where(need > 0, np.minimum(env / np.maximum(need, 1e-9), 1.0), 1.0)
+        if self.spec.fiscal.funds_follow_tasks:
+            affordability[:] = 1.0
+        task_feasible = np.ones((self.n_units, len(TASKS)))
+        task_feasible[:, T["handling"]] = affordability
+        money_feasible = np.ones((self.n_units, len(MONEY_USES)))
+        money_feasible[:, M["resolution"]] = 1.0 - affordability + 0.1
+        money_feasible[:, M["interception"]] = np.minimum(1.0, 4 * self.decisions.shares[:, T["stability"]])
+        self.decisions.allocate(self.regime, forecast, self.spec.evaluation, task_feasible, money_feasible)
+        self.ledger.repool(self.decisions.money_shares)
+        grad = self.decisions.last_gradient
+        per_petition = -grad[:, 4] * 1e4 / np.maximum(self.unit_population, 1)
+        per_case = grad[:, 2] / np.maximum(self.counters.ema[0] * YEAR, 1.0)
+        self.prefers_hiding_petitions = per_petition > per_case
+
+    def money_needed_by_unit(self) -> np.ndarray:
+        b = self.book
+        rows = np.flatnonzero((b.state == OPEN) & b.known & (b.level >= VILLAGE) & (b.level <= TOWNSHIP))
+        return np.bincount(self.owner_of_level(rows), weights=b.money[rows], minlength=self.n_units)
+
+    def owner_of_level(self, rows: np.ndarray) -> np.ndarray:
+        b = self.book
+        return np.where(b.level[rows] >= TOWNSHIP, self.township_unit[b.village[rows]], b.village[rows])
+
+    def bank_hours(self) -> None:
+        """Split today's hours by task; bank the discretionary ones; count proof-of-work."""
+        hours = self.decisions.shares * self.unit_hours[:, None]
+        self.task_hours = hours
+        cap = CREDIT_DAYS * hours
+        for t in (T["stability"], T["reporting"], T["promising"]):
+            self.credit[t] = np.minimum(self.credit[t] + hours[:, t], cap[:, t])
+        units = np.arange(self.n_units)
+        self.counters.add("paperwork_demand", units, self.paperwork_demand)
+        self.counters.add("paperwork_done", units, np.minimum(hours[:, T["paperwork"]], self.paperwork_demand))
+        self.counters.add("escort_demand", units, self.escort_demand)
+        self.counters.add("escort_done", units, np.minimum(hours[:, T["escort"]], self.escort_demand))
+
+    # ---- incidents -----------------------------------------------------------------------
+    def incidents_arise(self) -> None:
+        s, rng = self.spec, self.streams["arrivals"]
+        pop = self.unit_population[: self.n_villages]
+        lam = pop[:, None] * self.kind_rate[None, :]
+        lam[:, self.kind_dispute] *= (1.0 + s.typology.anomie_disputes * self.anomie)[:, None]
+        per_1000 = self.projects * 1000.0 / np.maximum(pop, 1.0)
+        lam[:, self.kind_infrastructure] /= (1.0 + s.fiscal.project_effect * per_1000)[:, None]
+        counts = rng.poisson(lam).ravel()
+        if not counts.any():
+            return
+        cell = np.repeat(np.arange(counts.size), counts)
+        n_kinds = lam.shape[1]
+        village, kind = (cell // n_kinds).astype(np.int32), (cell % n_kinds).astype(np.int16)
+        n = len(cell)
+        draws = self.streams["incident_sizes"]
+        known = rng.random(n) >= self.kind_hidden[kind]
+        rows = self.book.add(
+            kind=kind,
+            village=village,
+            resident=self.residents.pick_in_villages(village, rng),
+            severity=self.kind_severity[kind] * draws.gamma(2.0, 0.5, n),
+            created=self.day,
+            level=SELF,
+            state=OPEN,
+            known=known,
+            hours_needed=self.kind_hours[kind] * draws.gamma(2.0, 0.5, n),
+            money=self.kind_money[kind] * draws.gamma(2.0, 0.5, n),
+            arrived=self.day,
+            ready=self.day,
+        )
+        self.stats["incidents_total"] += n
+        k = rows[known]
+        self.ladder.move(k, self.ladder.entry_level(self.book.kind[k], self.book.village[k]), 0)
+
+    def discover_hidden_cases(self) -> None:
+        """Residents report, grid patrols and associations find hidden cases (002, 000)."""
+        b, s, rng = self.book, self.spec, self.streams["discovery"]
+        rows = np.flatnonzero((b.state == OPEN) & ~b.known)
+        if len(rows) == 0:
+            return
+        v, k = b.village[rows], b.kind[rows]
+        p_resident = self.kind_report[k] * (1.0 - s.typology.apathy_reporting * self.apathy[v])
+        patrol = (
+            self.grid_workers * s.grid.hours_per_day * s.grid.patrol_share
+            + self.task_hours[: self.n_villages, T["patrol"]]
+            + self.task_hours[self.township_unit, T["patrol"]]
+            * self.households
+            / np.bincount(self.township_of, weights=self.households)[self.township_of]
+        )
+        p_grid = discovery_hazard(patrol, self.households, s.grid)[v]
+        a = self.kind_association[k]
+        p_assoc = np.where(a >= 0, (self.association_detection * self.association_enabled)[np.maximum(a, 0)], 0.0)
+        u = rng.random(len(rows))
+        by_grid = u < p_grid
+        by_assoc = ~by_grid & (u < p_grid + (1 - p_grid) * p_assoc)
+        p_any = 1 - (1 - p_grid) * (1 - p_assoc) * (1 - p_resident)
+        by_resident = ~by_grid & ~by_assoc & (u < p_any)
+        for mask, level_fn, stat in (
+            (
+                by_grid,
+                lambda r: np.full(len(r), GRID if s.grid.enabled else VILLAGE, dtype=np.int8),
+                "discovered_by_grid",
+            ),
+            (
+                by_assoc,
+                lambda r: np.where(self.kind_authority[b.kind[r]] <= ASSOCIATION, ASSOCIATION, VILLAGE).astype(np.int8),
+                "discovered_by_associations",
+            ),
+            (by_resident, lambda r: self.ladder.entry_level(b.kind[r], b.village[r]), "reported_by_residents"),
+        ):
+            found = rows[mask]
+            if len(found):
+                b.known[found] = True
+                self.ladder.move(found, level_fn(found), 0)
+                self.stats[stat] += len(found)
+
+    def handling_queues(self, level: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Queue of each case at a level, and each queue's handling hours today."""
+        b, s = self.book, self.spec
+        v = b.village[rows].astype(np.int64)
+        handling = self.task_hours[:, T["handling"]]
+        if level == VILLAGE:
+            return v, handling[: self.n_villages]
+        if level == GRID:
+            return v, self.grid_workers * s.grid.hours_per_day * (1.0 - s.grid.patrol_share)
+        if level == TOWNSHIP:
+            t = self.township_of[v]
+            if s.township.command_centre:
+                return t, handling[self.n_villages :]
+            shares = np.array([s.township.platform_shares[p] for p in PLATFORMS])
+            cap = (handling[self.n_villages :, None] * shares[None, :]).ravel()
+            return t * len(PLATFORMS) + self.kind_platform[b.kind[rows]], cap
+        return self.kind_platform[b.kind[rows]].astype(np.int64), self.county_capacity
+
+    def hours_used_handling(self, level: int, groups: np.ndarray, alloc: np.ndarray) -> None:
+        self.stats[f"handling_hours_{LEVELS[level]}"] += float(alloc.sum())
+
+    def pay_for_cases(self, level: int, rows: np.ndarray) -> np.ndarray:
+        """Which finished cases can be paid for today (in queue order); pays for them."""
+        b, led = self.book, self.ledger
+        money = b.money[rows]
+        if level == COUNTY:
+            led.county("departments", float(money.sum()))
+            return np.ones(len(rows), dtype=bool)
+        if self.spec.fiscal.funds_follow_tasks:  # 费随事转: the money comes with the task
+            led.county("funds_follow_tasks", float(money.sum()))
+            return np.ones(len(rows), dtype=bool)
+        payer = self.owner_of_level(rows)
+        env = led.envelope[M["resolution"]]
+        order = np.argsort(payer, kind="stable")
+        cum = ladder_mod.groupwise_cumsum(payer[order], money[order])
+        ok = np.empty(len(rows), dtype=bool)
+        ok[order] = cum <= env[payer[order]] + 1e-9
+        if ok.any():
+            led.draw("resolution", payer[ok], money[ok])
+        return ok
+
+    def resolve(self, rows: np.ndarray, paid_by: int | None) -> None:
+        """Close cases as resolved; residents judge the result (Beicai satisfaction, 002)."""
+        if len(rows) == 0:
+            return
+        b, r, rules = self.book, self.residents, self.spec.residents
+        wait = self.day - b.created[rows]
+        p_sat = rules.satisfaction_base * np.exp(-wait / rules.satisfaction_wait_days) * 0.7 ** b.deferrals[rows]
+        satisfied = self.streams["satisfaction"].random(len(rows)) < p_sat
+        b.state[rows] = RESOLVED
+        b.satisfied[rows] = satisfied
+        res = b.resident[rows]
+        # An unsatisfying settlement relieves little of the grievance (Beicai satisfaction, 002).
+        relief = rules.resolution_relief * b.severity[rows] * np.where(satisfied, 1.0, rules.unsatisfied_relief)
+        r.grievance[res] = np.maximum(r.grievance[res] - relief, 0.0)
+        r.trust[res] = np.clip(
+            r.trust[res] + np.where(satisfied, rules.trust_gain_satisfied, -rules.trust_loss_unsatisfied), 0, 1
+        )
+        on_books = (b.level[rows] >= VILLAGE) & (b.level[rows] <= TOWNSHIP)
+        units = self.owner_of_level(rows)[on_books]
+        timely = ((self.day - b.unit_arrived[rows]) <= self.response_target)[on_books]
+        self.counters.add("resolved", units)
+        self.counters.add("resolved_timely", units[timely])
+        self.counters.add("satisfied", units[satisfied[on_books]])
+        ordinary = b.petition[rows] == 0
+        self.stats["incidents_resolved"] += int(ordinary.sum())
+        self.stats["days_to_resolve_sum"] += float(wait[ordinary].sum())
+        self.stats["resolved_satisfied"] += int(satisfied.sum())
+        self.stats["resolved_all"] += len(rows)
+        self.stats["resolved_locally"] += int((ordinary & (b.level[rows] <= ASSOCIATION)).sum())
+        self.stats["reached_township"] += int((ordinary & (b.level[rows] >= TOWNSHIP)).sum())
+
+    def can_spend_interception(self, township_unit: int, cost: float) -> bool:
+        if self.spec.fiscal.borrowing:
+            return True
+        return bool(self.ledger.envelope[M["interception"], township_unit] >= cost)
+
+    def fund_projects(self) -> None:
+        """Public works with matching funds 配套资金 (001): villages that want them borrow."""
+        f, led = self.spec.fiscal, self.ledger
+        if self.day == 0:
+            return
+        match = f.matching_share * f.project_cost
+        v = np.arange(self.n_villages)
+        available = led.envelope[M["projects"], v] + led.earmarked[v]
+        wants = self.decisions.money_shares[v, M["projects"]] >= self.decisions.money_shares[v].max(axis=1) - 1e-12
+        go = (available >= match) | (wants & f.borrowing & (available >= 0.5 * match))
+        for village in np.flatnonzero(go):
+            from_earmark = min(led.earmarked[village], match)
+            led.earmarked[village] -= from_earmark
+            led.spend("projects", np.array([village]), np.array([from_earmark]))
+            rest = match - from_earmark
+            if rest > 0:
+                led.draw("projects", np.array([village]), np.array([rest]), borrow=f.borrowing)
+            led.county("projects", (1.0 - f.matching_share) * f.project_cost)
+            self.projects[village] += 1
+            self.stats["projects"] += 1
+
+    # ---- residents ------------------------------------------------------------------------
+    def grievance_and_trust(self) -> None:
+        b, r, rules = self.book, self.residents, self.spec.residents
+        r.grievance *= 1.0 - rules.grievance_decay
+        hurting = (b.state == OPEN) | (b.state == CONCEALED)
+        if hurting.any():
+            np.add.at(
+                r.grievance, b.resident[hurting], rules.grievance_per_severity * b.severity[hurting] * b.people[hurting]
+            )
+            grow = np.flatnonzero((b.state == OPEN) & (b.petition == 0))
+            b.severity[grow] = np.minimum(b.severity[grow] * (1.0 + self.kind_growth[b.kind[grow]]), SEVERITY_CAP)
+
+    def close_books(self) -> None:
+        """Stream closed records to the log; concealed ones stay until the year's audit."""
+        b = self.book
+        year_end = (self.day + 1) % YEAR == 0
+        closed = (b.state == RESOLVED) | (b.state == INTERCEPTED) | ((b.state == CONCEALED) & year_end)
+        if closed.any():
+            rows = np.flatnonzero(closed)
+            self.log.append(b, rows, self.day, satisfied=b.satisfied[rows])
+            b.remove(~closed)
+
+    # ---- reading the model ------------------------------------------------------------------
+    def resident(self, rid: int) -> dict[str, object]:
+        """A resident's attributes and incident history (open and closed)."""
+        info = self.residents.get(rid)
+        b = self.book
+        open_rows = np.flatnonzero(b.resident == rid)
+        history = [
+            {
+                "id": int(b.id[i]),
+                "kind": self.kind_names[b.kind[i]],
+                "created": int(b.created[i]),
+                "state": STATE_NAMES[b.state[i]],
+                "level": LEVELS[b.level[i]],
+                "closed": None,
+            }
+            for i in open_rows
+        ]
+        for rec in self.log.for_resident(rid):
+            history.append(
+                {
+                    "id": int(rec["id"]),
+                    "kind": self.kind_names[rec["kind"]],
+                    "created": int(rec["created"]),
+                    "state": STATE_NAMES[rec["state"]],
+                    "level": LEVELS[rec["level"]],
+                    "closed": int(rec["closed"]),
+                }
+            )
+        info["incidents"] = sorted(history, key=lambda h: h["id"])
+        return info
+
+    def state_counts(self) -> dict[str, int]:
+        """Every record ever created, by its current state (open book + closed log)."""
+        counts = self.log.count_by_state.copy()
+        np.add.at(counts, self.book.state, 1)
+        return dict(zip(STATE_NAMES, counts.tolist(), strict=True))
+
+
+from model.incidents import STATES as STATE_NAMES  # noqa: E402
+from model.petitions import CREDIT_DAYS  # noqa: E402
+
+SEVERITY_CAP = 20.0
+"""Severity stops growing at 20× a typical case: no grievance grows without bound."""
+NEUTRAL_ZERO = {"petition_rate", "skip_level_rate", "collective_petitions", "concealment_detected_share"}
+STAT_NAMES = (
+    "incidents_total",
+    "incidents_resolved",
+    "days_to_resolve_sum",
+    "resolved_satisfied",
+    "resolved_all",
+    "resolved_locally",
+    "reached_township",
+    "mediation_attempts",
+    "mediation_successes",
+    "petitions_true",
+    "petitions_registered",
+    "petitions_concealed",
+    "skip_level_true",
+    "skip_level_registered",
+    "collective_true",
+    "interceptions",
+    "interception_spending",
+    "promises",
+    "promises_broken",
+    "concealments",
+    "concealment_detected",
+    "evaluations_failed",
+    "projects",
+    "discovered_by_grid",
+    "discovered_by_associations",
+    "reported_by_residents",
+    *(f"handling_hours_{lv}" for lv in LEVELS),
+)
