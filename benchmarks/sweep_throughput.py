@@ -1,0 +1,94 @@
+"""Sweep throughput on scenarios/demo.yaml: runs per minute with 1 and 2 worker processes,
+and the run store's per-run cost (Parquet row + time series + JSON manifest) as a share of
+the run's own time.
+
+    .venv/bin/python benchmarks/sweep_throughput.py [--replications 8] [--years 1]
+
+Prints figures only; nothing here asserts a timing (machines differ).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from model.sweep import (  # noqa: E402
+    RunStore,
+    execute_run,
+    experiment_from_dict,
+    run_experiment,
+    run_model,
+    run_specs,
+    static_design,
+)
+
+
+def benchmark_experiment(replications: int, years: float):
+    return experiment_from_dict({
+        "name": "throughput",
+        "scenario": str(ROOT / "scenarios" / "demo.yaml"),
+        "years": years,
+        "seed": 1,
+        "replications": replications,
+        "sweep": {"method": "grid", "parameters": {
+            "regime.name": {"values": ["veto", "comprehensive"]}}},
+        "metrics": {"timeseries": {"columns": ["backlog", "petitions_true", "trust_mean"],
+                                   "every": 1}},
+    }, source="benchmark")
+
+
+def throughput(replications: int, years: float, workers: int) -> tuple[float, float]:
+    """(runs per minute, mean run seconds) of a fresh sweep with this many workers."""
+    experiment = benchmark_experiment(replications, years)
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        result = run_experiment(experiment, out, workers=workers, progress=False)
+        wall = time.perf_counter() - started
+        assert result.complete, result.summary[result.summary["status"] != "finished"]
+        mean_run = float(result.summary["duration_s"].mean())
+    return 60 * result.total / wall, mean_run
+
+
+def store_overhead(years: float, samples: int = 5, repeats: int = 20) -> tuple[float, float]:
+    """(mean seconds to record one run in the store, mean seconds of the run itself)."""
+    experiment = benchmark_experiment(samples, years)
+    specs = run_specs(experiment, static_design(experiment))[:samples]
+    outcomes = [execute_run(run_model, spec) for spec in specs]
+    run_seconds = statistics.mean(o.duration_s for o in outcomes)
+    with tempfile.TemporaryDirectory() as out:
+        store = RunStore.create(out, experiment)
+        started = time.perf_counter()
+        for _ in range(repeats):
+            for outcome in outcomes:
+                store.write(outcome, experiment.name)
+        write_seconds = (time.perf_counter() - started) / (repeats * len(outcomes))
+    return write_seconds, run_seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replications", type=int, default=8,
+                        help="replications per regime (2 regimes)")
+    parser.add_argument("--years", type=float, default=1.0, help="simulated years per run")
+    args = parser.parse_args()
+    runs = 2 * args.replications
+    print(f"demo.yaml, {args.years:g} simulated year(s) per run, {runs} runs per sweep")
+    for workers in (1, 2):
+        per_minute, mean_run = throughput(args.replications, args.years, workers)
+        print(f"  {workers} worker(s): {per_minute:6.1f} runs/minute "
+              f"(mean run {mean_run:.3f} s, process-pool start-up included)")
+    write_seconds, run_seconds = store_overhead(args.years)
+    print(f"  store + manifest per run: {1000 * write_seconds:.1f} ms = "
+          f"{100 * write_seconds / run_seconds:.1f}% of a {run_seconds:.3f} s run "
+          "(Parquet row, daily time series, JSON manifest, each written atomically)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""Where runs execute: in this process, in local worker processes, or on a Dask cluster.
+
+Every backend takes run specifications and yields their outcomes as they complete. A run
+that raises comes back as a ``failed`` outcome from the worker itself (``execute_run``); a
+worker that *dies* (killed, out of memory, segfault) is handled here, so the sweep neither
+stops nor hangs:
+
+- local processes: a dead worker breaks the whole ``ProcessPoolExecutor``
+  (``BrokenProcessPool``) and fails every run in flight. The pool is rebuilt and the runs
+  that were in flight are retried one at a time, alone in the pool, so that the run that
+  kills its worker is identified and recorded as failed while the innocent ones finish;
+- Dask: the scheduler retries a task whose worker died on another worker and gives up with
+  ``KilledWorker``, which is recorded as a failed run.
+
+Ctrl-C (or SIGTERM, which the command line turns into the same thing) stops submitting new
+runs, lets the runs in flight finish and yields them, then raises KeyboardInterrupt; a
+second Ctrl-C abandons the runs in flight. Results do not depend on the backend: a run is a
+pure function of its specification.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol
+
+from model.sweep.runs import RunFunction, RunOutcome, RunSpec, execute_run, lost_outcome
+
+PREFETCH_PER_WORKER = 2
+"""Runs queued per worker: enough to keep workers busy, few enough that Ctrl-C is quick."""
+
+
+class Backend(Protocol):
+    workers: int
+
+    def __enter__(self) -> Backend: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def run(self, specs: Sequence[RunSpec], run_fn: RunFunction) -> Iterator[RunOutcome]: ...
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class InProcessBackend:
+    """Runs one after another in the calling process (``--workers 0``): for debugging and
+    for notebooks whose run function is defined in the notebook itself."""
+
+    workers = 1
+
+    def __enter__(self) -> InProcessBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def run(self, specs: Sequence[RunSpec], run_fn: RunFunction) -> Iterator[RunOutcome]:
+        for spec in specs:
+            yield execute_run(run_fn, spec)
+
+
+def _ignore_sigint() -> None:
+    # The parent handles Ctrl-C for the whole sweep; workers finish their current run.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class LocalBackend:
+    """Worker processes on this machine (``ProcessPoolExecutor``, 'forkserver' or 'spawn').
+
+    'fork' is avoided: it copies the parent's threads and locks (tqdm's monitor, Dask's
+    event loop) into children, which can deadlock them.
+    """
+
+    def __init__(self, workers: int | None = None, start_method: str | None = None):
+        self.workers = workers or default_workers()
+        methods = multiprocessing.get_all_start_methods()
+        self.start_method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> LocalBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._shutdown(abandon=exc[0] is not None)
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context(self.start_method)
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                   initializer=_ignore_sigint)
+
+    def _shutdown(self, abandon: bool) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if abandon:
+            self._terminate_workers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    @staticmethod
+    def _terminate_workers(pool: ProcessPoolExecutor) -> None:
+        # ProcessPoolExecutor cannot cancel a running call; its worker processes are ours.
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            if process.is_alive():
+                process.terminate()
+
+    def run(self, specs: Sequence[RunSpec], run_fn: RunFunction) -> Iterator[RunOutcome]:
+        pending = deque(specs)
+        suspects: deque[RunSpec] = deque()  # in flight when a worker died: retried alone
+        in_flight: dict[Future[RunOutcome], tuple[RunSpec, bool]] = {}
+        capacity = self.workers * PREFETCH_PER_WORKER
+        stopping = False
+        if self._pool is None:
+            self._pool = self._new_pool()
+        while pending or suspects or in_flight:
+            if not stopping:
+                if suspects:
+                    if not in_flight:
+                        spec = suspects.popleft()
+                        in_flight[self._pool.submit(execute_run, run_fn, spec)] = (spec, True)
+                else:
+                    while pending and len(in_flight) < capacity:
+                        spec = pending.popleft()
+                        in_flight[self._pool.submit(execute_run, run_fn, spec)] = (spec, False)
+            if not in_flight:
+                break
+            try:
+                done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:
+                if stopping:  # second Ctrl-C: abandon the runs in flight
+                    self._shutdown(abandon=True)
+                    raise
+                stopping = True
+                print(f"\ninterrupted: finishing {len(in_flight)} run(s) in flight "
+                      "(Ctrl-C again to abandon them)", file=sys.stderr, flush=True)
+                self._cancel_queued(in_flight)
+                continue
+            broken = False
+            for future in done:
+                spec, alone = in_flight.pop(future)
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    if alone:
+                        yield lost_outcome(spec, "the worker process died while running this "
+                                           "run (killed, out of memory or crashed); it was "
+                                           "retried alone and died again")
+                    else:
+                        suspects.append(spec)
+                except Exception as exc:  # e.g. an unpicklable result
+                    yield lost_outcome(spec, f"{type(exc).__name__}: {exc}")
+            if broken:
+                for future, (spec, alone) in list(in_flight.items()):
+                    if future.done() and not future.cancelled() and future.exception() is None:
+                        yield future.result()  # finished before the pool broke
+                    elif alone:
+                        yield lost_outcome(spec, "the worker process died while running this run")
+                    else:
+                        suspects.append(spec)
+                in_flight.clear()
+                self._shutdown(abandon=True)
+                self._pool = self._new_pool()
+        if stopping:
+            raise KeyboardInterrupt
+
+    @staticmethod
+    def _cancel_queued(in_flight: dict[Future[RunOutcome], Any]) -> None:
+        for future in list(in_flight):
+            if future.cancel():  # not started yet
+                del in_flight[future]
+
+
+class DaskBackend:
+    """A Dask distributed cluster: a scheduler address, or a LocalCluster started here.
+
+    On Slurm, start the cluster with dask-jobqueue and pass its scheduler address
+    (``docs/experiments.md``). Results travel back to this process, which alone writes the
+    run store, so workers need no shared file system (the scenario file excepted).
+    """
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None):
+        self.requested_workers = workers
+        self.scheduler = scheduler
+        self.workers = workers or default_workers()
+        self._client: Any = None
+        self._cluster: Any = None
+
+    def __enter__(self) -> DaskBackend:
+        from dask.distributed import Client, LocalCluster
+
+        if self.scheduler:
+            self._client = Client(self.scheduler)
+        else:
+            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                         processes=True, dashboard_address=None)
+            self._client = Client(self._cluster)
+        threads = sum(self._client.nthreads().values())
+        self.workers = threads or self.workers
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._client = self._cluster = None
+
+    def run(self, specs: Sequence[RunSpec], run_fn: RunFunction) -> Iterator[RunOutcome]:
+        from dask.distributed import wait as dask_wait
+
+        client = self._client
+        pending = deque(specs)
+        capacity = self.workers * PREFETCH_PER_WORKER
+        in_flight: dict[Any, RunSpec] = {}
+        stopping = False
+        while pending or in_flight:
+            while pending and not stopping and len(in_flight) < capacity:
+                spec = pending.popleft()
+                future = client.submit(execute_run, run_fn, spec, pure=False,
+                                       key=f"run-{spec.run_id}-{os.urandom(4).hex()}")
+                in_flight[future] = spec
+            if not in_flight:
+                break
+            try:
+                done, _ = dask_wait(list(in_flight), return_when="FIRST_COMPLETED")
+            except KeyboardInterrupt:
+                if stopping:
+                    client.cancel(list(in_flight))
+                    raise
+                stopping = True
+                print(f"\ninterrupted: finishing {len(in_flight)} run(s) in flight "
+                      "(Ctrl-C again to abandon them)", file=sys.stderr, flush=True)
+                continue
+            for future in done:
+                spec = in_flight.pop(future)
+                try:
+                    yield future.result()
+                except Exception as exc:  # KilledWorker, lost connection to a worker, ...
+                    yield lost_outcome(spec, f"{type(exc).__name__}: {exc}")
+                finally:
+                    future.release()
+        if stopping:
+            raise KeyboardInterrupt
+
+
+def make_backend(name: str = "local", workers: int | None = None,
+                 scheduler: str | None = None) -> Backend:
+    """The backend called ``name``: 'local' (processes; workers=0 runs in-process) or 'dask'."""
+    if name == "local":
+        if scheduler:
+            raise ValueError("--scheduler is for the dask backend")
+        if workers == 0:
+            return InProcessBackend()
+        return LocalBackend(workers)
+    if name == "dask":
+        return DaskBackend(workers or None, scheduler)
+    raise ValueError(f"backend {name!r}; allowed: local, dask")

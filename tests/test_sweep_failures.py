@@ -1,0 +1,116 @@
+"""A run that raises, or whose worker process dies, is recorded as failed and the sweep goes
+on to finish every other run, on every backend, without hanging.
+
+The run functions here are injected (``run_fn=``): module-level so worker processes can
+import them, cheap so the tests are about the execution machinery, not the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import cloudpickle
+import pandas as pd
+import pytest
+
+from model.sweep import RunSpec, experiment_from_dict, run_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "scenarios" / "demo.yaml"
+FAILING_RATE = 0.5
+"""The fill rate whose runs fail in these tests: 1 of 3 configurations."""
+
+
+def grid(replications: int = 3) -> dict:
+    return {
+        "name": "failures",
+        "scenario": str(DEMO),
+        "seed": 3,
+        "replications": replications,
+        "sweep": {"method": "grid", "parameters": {
+            "staffing.fill_rate": {"values": [FAILING_RATE, 0.7, 0.9]}}},
+        "metrics": {"summary": ["backlog_end", "petitions_true"]},
+    }
+
+
+def fake_model(spec: RunSpec) -> dict[str, float]:
+    """A deterministic stand-in for the model: outputs are functions of params and seed."""
+    rate = spec.params["staffing.fill_rate"]
+    return {"backlog_end": 100 * (1 - rate) + spec.seed % 7, "petitions_true": spec.seed % 11}
+
+
+def raises_for_one_configuration(spec: RunSpec) -> dict[str, float]:
+    if spec.params["staffing.fill_rate"] == FAILING_RATE:
+        raise RuntimeError(f"simulated model failure at fill rate {FAILING_RATE}")
+    return fake_model(spec)
+
+
+def kills_its_worker_for_one_run(spec: RunSpec) -> dict[str, float]:
+    if spec.params["staffing.fill_rate"] == FAILING_RATE and spec.replication == 1:
+        os._exit(9)  # what the OOM killer or a segfault looks like from the pool
+    return fake_model(spec)
+
+
+def experiment():
+    return experiment_from_dict(grid(), source="failures.yaml")
+
+
+@pytest.mark.parametrize("backend, workers", [("local", 0), ("local", 2), ("dask", 2)])
+def test_a_run_that_raises_is_recorded_as_failed_and_the_others_finish(
+        backend: str, workers: int, tmp_path: Path) -> None:
+    if backend == "dask":
+        # Dask workers import functions by module name; this test module is not installed.
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    result = run_experiment(experiment(), tmp_path, workers=workers, backend=backend,
+                            run_fn=raises_for_one_configuration, progress=False)
+    summary = pd.read_parquet(tmp_path / "summary.parquet")
+    failed = summary[summary["status"] == "failed"]
+    assert len(summary) == 9 and summary["run_id"].is_unique
+    assert result.failed == 3 and set(failed["staffing.fill_rate"]) == {FAILING_RATE}
+    assert failed["error"].str.contains("RuntimeError: simulated model failure").all()
+    assert failed["backlog_end"].isna().all()
+    record = json.loads((tmp_path / "manifest" / f"{failed['run_id'].iloc[0]}.json").read_text())
+    assert record["status"] == "failed"
+    assert "raises_for_one_configuration" in record["traceback"]
+    finished = summary[summary["status"] == "finished"]
+    expected = 100 * (1 - finished["staffing.fill_rate"]) + finished["seed"] % 7
+    assert finished["backlog_end"].tolist() == pytest.approx(expected.tolist())
+
+
+def test_failed_runs_are_retried_on_the_next_sweep_and_then_finish(tmp_path: Path) -> None:
+    run_experiment(experiment(), tmp_path, workers=0, run_fn=raises_for_one_configuration,
+                   progress=False)
+    result = run_experiment(experiment(), tmp_path, workers=0, run_fn=fake_model,
+                            progress=False)
+    assert result.ran == 3 and result.failed == 0 and result.complete
+
+
+def test_a_worker_that_dies_fails_only_its_run_and_the_sweep_does_not_hang(
+        tmp_path: Path) -> None:
+    result = run_experiment(experiment(), tmp_path, workers=2,
+                            run_fn=kills_its_worker_for_one_run, progress=False)
+    summary = result.summary
+    failed = summary[summary["status"] == "failed"]
+    assert len(summary) == 9
+    # Runs in flight beside the dying one are retried alone, so only the culprit fails.
+    assert failed["run_id"].tolist() == ["c00000-r0001"]
+    assert "worker process died" in failed["error"].iloc[0]
+
+
+def test_a_metric_the_model_does_not_output_stops_the_sweep_naming_what_exists(
+        tmp_path: Path) -> None:
+    from model.sweep import ExperimentError
+
+    data = {**grid(replications=1), "years": 0.05,
+            "metrics": {"summary": ["backlog_end", "no_such_metric"]}}
+    with pytest.raises(ExperimentError) as caught:
+        run_experiment(experiment_from_dict(data, source="typo.yaml"), tmp_path, workers=0,
+                       progress=False)
+    message = str(caught.value)
+    assert "typo.yaml: field 'metrics': metric 'no_such_metric' is not in the model's " \
+           "summary; available: " in message
+    assert "hidden_grievance" in message  # the list of what the model does output
+    assert not list((tmp_path / "runs").glob("*.parquet"))
