@@ -9,12 +9,24 @@ Three lines for a notebook::
 """
 
 import warnings
+from importlib import import_module
 
 # The `sweeps` engine declares pydantic-v1 config keys; its warning says nothing to our users.
 warnings.filterwarnings("ignore", message="Valid config keys have changed in V2")
 
-from model.runner import RunResult, run_scenario  # noqa: E402
-from model.scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
-from model.simulation import GovernanceModel  # noqa: E402
+_EXPORTS = {
+    "GovernanceModel": "model.simulation",
+    "RunResult": "model.runner",
+    "run_scenario": "model.runner",
+    "Scenario": "model.scenario",
+    "ScenarioError": "model.scenario",
+    "load_scenario": "model.scenario",
+}
+__all__ = sorted(_EXPORTS)
 
-__all__ = ["GovernanceModel", "RunResult", "Scenario", "ScenarioError", "load_scenario", "run_scenario"]
+
+def __getattr__(name: str):
+    # Lazy, so that `run.py validate` does not pay for importing Mesa and the simulation.
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'model' has no attribute {name!r}")

@@ -59,6 +59,59 @@ def human_summary(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+COMPARE_METRICS = (
+    "petitions_true", "petitions_reported", "skip_level_petitions_true", "skip_level_petitions_reported",
+    "interceptions", "interception_spending", "deferred_promises", "concealed_incidents", "concealment_detected",
+    "mean_days_to_resolve", "resolution_rate", "closure_rate", "closure_rate_reported", "satisfaction_rate",
+    "hidden_grievance", "trust_mean_end", "debt_end", "cadre_turnover",
+    "cadre_hours_share.handling", "cadre_hours_share.paperwork", "cadre_hours_share.stability",
+)
+
+
+def _compare_job(job: tuple[str, dict[str, Any], int, float | None]) -> dict[str, Any]:
+    from model.runner import run_scenario
+
+    path, overrides, seed, years = job
+    summary = run_scenario(load_scenario(path, overrides), seed=seed, years=years).summary
+    flat = {f"cadre_hours_share.{k}": v for k, v in summary["cadre_hours_share"].items()}
+    return {**{k: summary[k] for k in COMPARE_METRICS if k in summary}, **flat, "scenario": summary["scenario"]}
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Run scenarios on the same seeds (paired) and print them side by side."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pandas as pd
+
+    from model.analysis.paired import paired_differences
+
+    overrides = _overrides(args.set)
+    names = [load_scenario(p, overrides).name for p in args.scenarios]  # validate all before running any
+    seeds = list(range(1, args.seeds + 1))
+    jobs = [(p, overrides, s, args.years) for p in args.scenarios for s in seeds]
+    workers = args.workers or os.cpu_count() or 1
+    with ProcessPoolExecutor(workers) as pool:
+        rows = list(pool.map(_compare_job, jobs))
+    runs = pd.DataFrame(rows)
+    runs["arm"] = [names[i // len(seeds)] for i in range(len(rows))]
+    runs["replication"] = [i % len(seeds) for i in range(len(rows))]
+    runs["seed"] = [seeds[i % len(seeds)] for i in range(len(rows))]
+    diffs = paired_differences(runs, "arm", names[0], COMPARE_METRICS)
+    means = runs.groupby("arm", sort=False)[list(COMPARE_METRICS)].mean().T[names]
+    print(f"Paired comparison over seeds 1..{args.seeds} (common random numbers), {args.years or 'scenario'} years.")
+    print(f"Difference = other − {names[0]}, with its 95% confidence interval.\n")
+    header = f"{'metric':32s}" + "".join(f"{n[:18]:>19s}" for n in names) + "   difference [95% CI]"
+    print(header)
+    print("-" * len(header))
+    for metric in COMPARE_METRICS:
+        cells = "".join(f"{means.loc[metric, n]:>19,.3f}" for n in names)
+        d = diffs[diffs["metric"] == metric]
+        extra = "; ".join(f"{r.mean_difference:+,.3f} [{r.ci_low:+,.3f}, {r.ci_high:+,.3f}]" for r in d.itertuples())
+        print(f"{metric:32s}{cells}   {extra}")
+    return EXIT_OK
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, _overrides(args.set))
     print(
@@ -121,6 +174,14 @@ def _add_core(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output folder (default: out/NAME-seedN)")
     p.set_defaults(func=cmd_run)
 
+    p = sub.add_parser("compare", help="run scenarios on the same seeds and compare them side by side")
+    p.add_argument("scenarios", nargs="+", help="two or more scenario files; the first is the baseline")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override applied to every scenario")
+    p.add_argument("--seeds", type=int, default=5, help="paired replications (seeds 1..N)")
+    p.add_argument("--years", type=float, help="simulated years (default: each scenario's)")
+    p.add_argument("--workers", type=int, help="processes (default: all cores)")
+    p.set_defaults(func=cmd_compare)
+
     p = sub.add_parser("validate", help="check a scenario file without running it")
     common(p)
     p.set_defaults(func=cmd_validate)
@@ -168,8 +229,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_core(sub)
     for register in _optional_registrars():
-        register(sub)
+        try:
+            register(sub)
+        except ImportError as err:
+            # A subsystem that cannot load must not take the core commands down with it.
+            sub.add_parser(register.__name__.removeprefix("add_").removesuffix("_command").removesuffix("_commands"),
+                           help=f"(unavailable: {err})").set_defaults(func=_unavailable(err))
     return parser
+
+
+def _unavailable(err: Exception) -> Callable[[argparse.Namespace], int]:
+    def fail(args: argparse.Namespace) -> int:
+        print(f"error: this command could not load: {err}", file=sys.stderr)
+        return EXIT_FAILED
+
+    return fail
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,6 +36,7 @@ EVENT_COLUMNS = (
     "promises_broken",
     "concealments",
     "concealment_detected",
+    "escalated_by_residents",
     "resolved_locally",
     "discovered_by_grid",
     "discovered_by_associations",
@@ -82,17 +83,17 @@ class Collector:
         self.staff_days += staff
         g = m.residents.grievance
         state = [
-            int(known_open.sum()),
-            int(((b.state == OPEN) & ~b.known).sum()),
-            int((b.state == DEFERRED).sum()),
-            int((b.state == CONCEALED).sum()),
+            np.count_nonzero(known_open),  # several times cheaper than a bool .sum() (performance.md)
+            np.count_nonzero((b.state == OPEN) & ~b.known),
+            np.count_nonzero(b.state == DEFERRED),
+            np.count_nonzero(b.state == CONCEALED),
             *levels.tolist(),
             float(m.ledger.spent.sum() + m.ledger.county_spent.sum()),
             float(m.ledger.debt.sum()),
             staff,
             float(m.residents.trust.mean()),
             float(g.mean()),
-            float((g > m.spec.residents.petition_threshold).mean()),
+            np.count_nonzero(g > m.spec.residents.petition_threshold) / len(g),  # 3x faster than bool .mean()
             *hours.tolist(),
         ]
         self.data[self.rows] = np.concatenate([events, state])
@@ -146,6 +147,7 @@ class Collector:
             "concealment_detected": int(st["concealment_detected"]),
             "deferred_promises": int(st["promises"]),
             "promises_broken": int(st["promises_broken"]),
+            "escalated_by_residents": int(st["escalated_by_residents"]),
             "spending_total": float(m.ledger.spent.sum() + m.ledger.county_spent.sum()),
             "spending_by_purpose": spent,
             "debt_end": float(m.ledger.debt.sum()),
@@ -158,10 +160,14 @@ class Collector:
             "grievance_mean_end": float(r.grievance.mean()),
             "hidden_grievance": float(r.grievance[hidden_res].sum() / len(r) * 1000.0),
             "local_settlement_share": st["resolved_locally"] / resolved if resolved else 0.0,
-            "township_share": st["reached_township"] / resolved if resolved else 0.0,
+            "township_share": st["reached_township"] / max(total + st["petitions_true"], 1),
             "mediation_success": st["mediation_successes"] / st["mediation_attempts"]
             if st["mediation_attempts"]
             else 0.0,
+            "handling_hours_by_level": {lv: float(st[f"handling_hours_{lv}"]) for lv in LEVELS},
+            "discovered_by_grid": int(st["discovered_by_grid"]),
+            "discovered_by_associations": int(st["discovered_by_associations"]),
+            "reported_by_residents": int(st["reported_by_residents"]),
             "evaluations_failed": int(st["evaluations_failed"]),
             "projects": int(st["projects"]),
             "residents": len(r),

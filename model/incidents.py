@@ -45,6 +45,7 @@ FIELDS: dict[str, type] = {
     "concealed_day": np.int32,
     "unit_arrived": np.int32,  # day it entered the books of its current unit (timeliness)
     "satisfied": np.int8,  # -1 until resolved, then 0 / 1
+    "peak_level": np.int8,  # highest rung reached so far
 }
 
 LOG_DTYPE = np.dtype(
@@ -98,8 +99,12 @@ class IncidentBook:
         first = len(self)
         for name, dtype in FIELDS.items():
             value = columns[name] if name in columns else defaults.get(name, 0)
-            block = np.broadcast_to(np.asarray(value, dtype=dtype), (n,))
-            setattr(self, name, np.concatenate([getattr(self, name), block]))
+            # Assigning into a fresh column casts and broadcasts ``value`` in one step, several
+            # times cheaper than asarray + broadcast_to + concatenate for a day's few records.
+            column = np.empty(first + n, dtype=dtype)
+            column[:first] = getattr(self, name)
+            column[first:] = value
+            setattr(self, name, column)
         return np.arange(first, first + n)
 
     def remove(self, keep: np.ndarray) -> None:

@@ -35,9 +35,10 @@ def groupwise_cumsum(groups_sorted: np.ndarray, values: np.ndarray) -> np.ndarra
     cum = np.cumsum(values)
     if len(values) == 0:
         return cum
-    starts = np.flatnonzero(np.r_[True, groups_sorted[1:] != groups_sorted[:-1]])
-    offset = np.repeat(cum[starts] - values[starts], np.diff(np.r_[starts, len(values)]))
-    return cum - offset
+    # Called several times a day on short arrays: np.r_ / np.repeat cost more than the work.
+    new_group = np.concatenate(([True], groups_sorted[1:] != groups_sorted[:-1]))
+    starts = new_group.nonzero()[0]
+    return cum - (cum[starts] - values[starts])[np.cumsum(new_group) - 1]
 
 
 def fifo_serve(
@@ -74,11 +75,17 @@ class Ladder:
         """The rung a newly known case starts on."""
         m = self.m
         level = np.full(len(kinds), VILLAGE, dtype=np.int8)
-        a = self.assoc[kinds]
-        has_assoc = (a >= 0) & m.association_enabled[np.maximum(a, 0)]
-        level[has_assoc & (self.authority[kinds] <= ASSOCIATION)] = ASSOCIATION
+        level[self.association_can_try(kinds)] = ASSOCIATION
         level[self.mediable[kinds]] = SELF
         return level
+
+    def association_can_try(self, kinds: np.ndarray) -> np.ndarray:
+        """Whether a case of each kind goes to its village's association first: it has the
+        authority, or the association mediates beyond authority (Fengqiao, 004)."""
+        m = self.m
+        a = self.assoc[kinds]
+        exists = (a >= 0) & m.association_enabled[np.maximum(a, 0)]
+        return exists & ((self.authority[kinds] <= ASSOCIATION) | (m.association_beyond[np.maximum(a, 0)] > 0))
 
     def next_level(self, levels: np.ndarray) -> np.ndarray:
         """The rung above: the grid is skipped where there is none."""
@@ -95,6 +102,9 @@ class Ladder:
             return
         old = b.level[rows]
         b.level[rows] = levels
+        first_time_up = (levels >= TOWNSHIP) & (b.peak_level[rows] < TOWNSHIP)
+        m.stats["reached_township"] += np.count_nonzero(first_time_up)
+        b.peak_level[rows] = np.maximum(b.peak_level[rows], levels)
         b.arrived[rows] = m.day
         b.ready[rows] = m.day + delay
         b.hours_done[rows] = 0.0
@@ -131,15 +141,37 @@ class Ladder:
         m, b = self.m, self.m.book
         open_known = (b.state == OPEN) & b.known
         ready = open_known & (b.ready <= m.day)
-        self.mediate_at_neighbour_points(np.flatnonzero(ready & (b.level == SELF)))
+        # mask.nonzero()[0] and np.count_nonzero: np.flatnonzero and bool .sum() cost several
+        # times more in wrappers than the work on a day's few hundred cases (docs/performance.md).
+        self.mediate_at_neighbour_points((ready & (b.level == SELF)).nonzero()[0])
         ready = (b.state == OPEN) & b.known & (b.ready <= m.day)
         # Each rung reports up what it lacks the authority to close, the township too
         # (001: "see it but can't manage it"); one rung a day.
-        self.refer_up(np.flatnonzero(ready & (self.authority[b.kind] > b.level) & (b.level >= ASSOCIATION)))
-        ready = (b.state == OPEN) & b.known & (b.ready <= m.day) & (self.authority[b.kind] <= b.level)
-        self.serve_associations(np.flatnonzero(ready & (b.level == ASSOCIATION)))
+        mediated = (b.level == ASSOCIATION) & self.association_can_try(b.kind)
+        self.refer_up((ready & (self.authority[b.kind] > b.level) & (b.level >= ASSOCIATION) & ~mediated).nonzero()[0])
+        ready = (b.state == OPEN) & b.known & (b.ready <= m.day)
+        self.serve_associations((ready & mediated).nonzero()[0])
+        ready &= self.authority[b.kind] <= b.level
         for level in (VILLAGE, GRID, TOWNSHIP, COUNTY):
-            self.serve_level(level, np.flatnonzero(ready & (b.level == level)))
+            self.serve_level(level, (ready & (b.level == level)).nonzero()[0])
+        self.residents_go_higher()
+
+    def residents_go_higher(self) -> None:
+        """A resident kept waiting too long on a low rung takes the case to the next one
+        (001, 002: unresolved matters are carried upward); distrust shortens patience."""
+        m, b = self.m, self.m.book
+        low = (b.state == OPEN) & b.known & (b.level >= ASSOCIATION) & (b.level <= GRID) & (b.petition == 0)
+        rows = low.nonzero()[0]
+        if len(rows) == 0:
+            return
+        patience = m.spec.residents.patience_days * (0.5 + m.residents.trust[b.resident[rows]])
+        waited = (m.day - b.arrived[rows]) > patience
+        # Cases whose work is done but await money are the unit's to refer, not the resident's.
+        waited &= b.hours_done[rows] < b.hours_needed[rows] - 1e-9
+        gone = rows[waited]
+        if len(gone):
+            m.stats["escalated_by_residents"] += len(gone)
+            self.move(gone, self.next_level(b.level[gone]), 1)
 
     def mediate_at_neighbour_points(self, rows: np.ndarray) -> None:
         if len(rows) == 0:
@@ -152,16 +184,14 @@ class Ladder:
         )
         ok = m.streams["mediation"].random(len(rows)) < p
         m.stats["mediation_attempts"] += len(rows)
-        m.stats["mediation_successes"] += int(ok.sum())
+        m.stats["mediation_successes"] += np.count_nonzero(ok)
         m.resolve(rows[ok], paid_by=None)
         failed = rows[~ok]
         self.move(failed, self.entry_level_above_self(b.kind[failed], b.village[failed]), 1)
 
     def entry_level_above_self(self, kinds: np.ndarray, villages: np.ndarray) -> np.ndarray:
         level = np.full(len(kinds), VILLAGE, dtype=np.int8)
-        a = self.assoc[kinds]
-        has_assoc = (a >= 0) & self.m.association_enabled[np.maximum(a, 0)]
-        level[has_assoc] = ASSOCIATION
+        level[self.association_can_try(kinds)] = ASSOCIATION
         return level
 
     def serve_associations(self, rows: np.ndarray) -> None:
@@ -173,15 +203,18 @@ class Ladder:
         need = b.hours_needed[rows] - b.hours_done[rows]
         alloc, _ = fifo_serve(groups, b.arrived[rows], need, m.association_hours.ravel())
         b.hours_done[rows] += alloc
+        m.hours_used_handling(ASSOCIATION, groups, alloc)
         done = rows[b.hours_done[rows] >= b.hours_needed[rows] - 1e-9]
         if len(done) == 0:
             return
-        success = m.association_success[self.assoc[b.kind[done]]]
+        a = self.assoc[b.kind[done]]
+        beyond = self.authority[b.kind[done]] > ASSOCIATION
+        success = m.association_success[a] * np.where(beyond, m.association_beyond[a], 1.0)
         ok = m.streams["mediation"].random(len(done)) < success
         m.stats["mediation_attempts"] += len(done)
-        m.stats["mediation_successes"] += int(ok.sum())
+        m.stats["mediation_successes"] += np.count_nonzero(ok)
         m.resolve(done[ok], paid_by=None)
-        self.move(done[~ok], np.full(int((~ok).sum()), VILLAGE, dtype=np.int8), 1)
+        self.move(done[~ok], np.full(len(done) - np.count_nonzero(ok), VILLAGE, dtype=np.int8), 1)
 
     def serve_level(self, level: int, rows: np.ndarray) -> None:
         if len(rows) == 0:
@@ -205,7 +238,7 @@ class Ladder:
     def returning_promises(self) -> None:
         """Deferred cases come back, worse (000: 胡乱许愿 → disputes later, a vicious circle)."""
         m, b = self.m, self.m.book
-        due = np.flatnonzero((b.state == DEFERRED) & (b.ready <= m.day))
+        due = ((b.state == DEFERRED) & (b.ready <= m.day)).nonzero()[0]
         if len(due) == 0:
             return
         rules = m.spec.cadres

@@ -29,7 +29,7 @@ CREDIT_DAYS = 30
 def new_petitions(m: GovernanceModel) -> None:
     """Residents above threshold petition; collective groups form; interception happens."""
     r, rules, rng = m.residents, m.spec.residents, m.streams["petitions"]
-    candidates = np.flatnonzero(r.grievance > m.min_petition_threshold)
+    candidates = (r.grievance > m.min_petition_threshold).nonzero()[0]
     if len(candidates) == 0:
         return
     thr = rules.petition_threshold * (0.5 + r.trust[candidates]) * (1.0 + m.self_help * m.memory[r.village[candidates]])
@@ -94,6 +94,8 @@ def new_petitions(m: GovernanceModel) -> None:
     np.add.at(r.skip_level_petitions, who[in_group], 1)
     np.add.at(r.skip_level_petitions, singles[skip], 1)
     rows = np.concatenate(rows)
+    m.book.peak_level[rows] = m.book.level[rows]
+    m.stats["reached_township"] += len(rows)
     m.stats["petitions_true"] += len(rows)
     m.stats["skip_level_true"] += int((m.book.petition[rows] == 2).sum())
     m.stats["collective_true"] += int(m.book.collective[rows].sum())
@@ -173,9 +175,10 @@ def register(m: GovernanceModel, rows: np.ndarray) -> None:
 def stuck_cases(m: GovernanceModel, levels: tuple[int, ...]) -> np.ndarray:
     """Known open non-petition cases at these levels waiting past the response target."""
     b = m.book
-    mask = (b.state == OPEN) & b.known & (b.petition == 0) & np.isin(b.level, levels)
+    at_levels = np.logical_or.reduce([b.level == lv for lv in levels])  # np.isin costs 10x more here
+    mask = (b.state == OPEN) & b.known & (b.petition == 0) & at_levels
     mask &= (m.day - b.unit_arrived) > m.response_target
-    return np.flatnonzero(mask)
+    return mask.nonzero()[0]
 
 
 def owner_units(m: GovernanceModel, rows: np.ndarray) -> np.ndarray:

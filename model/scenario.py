@@ -224,6 +224,9 @@ class ResidentRules(_Strict):
         2.0, ge=0, description="Grievance removed per unit severity when an incident is resolved."
     )
     unsatisfied_relief: float = _fraction(0.3, "Share of the relief an unsatisfying settlement brings.")
+    patience_days: float = Field(
+        30, gt=0, le=3650, description="Days a resident of average trust waits on a low rung before taking the case higher (001, 002)."
+    )
     petition_threshold: float = Field(
         2.0,
         gt=0,
@@ -288,6 +291,11 @@ class AssociationRules(_Strict):
     )
     volunteer_hours_per_member: float = Field(0.05, ge=0, le=8, description="Volunteer hours per member per day.")
     success: float = _fraction(0.9, "Probability a mediation / service attempt settles the case.")
+    mediates_beyond_authority: float = _fraction(
+        0.0,
+        "Success multiplier when mediating cases of its kind whose formal authority lies higher: a settlement needs agreement, "
+        "not power (Fengqiao experience, 004; Cixi harmony associations, 000); weak on systemic problems (004).",
+    )
     detection: float = _fraction(
         0.02,
         "Daily probability per hidden case of its kind that members detect it (000: environmental volunteers monitor pollution).",
@@ -296,7 +304,7 @@ class AssociationRules(_Strict):
 
 def _default_associations() -> dict[str, AssociationRules]:
     return {
-        "harmony": AssociationRules(success=0.9, detection=0.01),
+        "harmony": AssociationRules(success=0.9, detection=0.01, mediates_beyond_authority=0.5),
         "elderly": AssociationRules(success=0.9, detection=0.03),
         "environment": AssociationRules(success=0.5, detection=0.04),
     }
@@ -621,12 +629,27 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key.strip(), yaml.safe_load(raw)
 
 
+def _allowed_fields(parent: tuple) -> list[str]:
+    """Field names of the table at ``parent`` (a pydantic error location) in the schema."""
+    model: Any = Scenario
+    for part in parent:
+        info = getattr(model, "model_fields", {}).get(part) if isinstance(part, str) else None
+        if info is None:
+            args = getattr(model, "__args__", ())  # dict[str, X]: step into X
+            model = args[-1] if args else None
+        else:
+            model = info.annotation
+        if model is None:
+            return []
+    return list(getattr(model, "model_fields", {}))
+
+
 def _describe(err: ValidationError, source: str) -> str:
     first = err.errors()[0]
     field = ".".join(str(p) for p in first["loc"]) or "(top level)"
     kind = first["type"]
     if kind == "extra_forbidden":
-        what = "unknown field"
+        what = f"unknown field; allowed: {', '.join(_allowed_fields(first['loc'][:-1]))}"
     else:
         what = first["msg"].removeprefix("Value error, ")
         for key in ("ge", "gt", "le", "lt"):
@@ -641,6 +664,13 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scen
     """Validate raw data as a Scenario, turning pydantic errors into one ScenarioError line."""
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: expected a YAML mapping at top level")
+    data = dict(data)
+    # Named tables merge over their defaults, so a file (or --set incidents.labour_wage.rate=9)
+    # changes one field of one entry without restating the rest; `rate: 0` switches a kind off.
+    for table, defaults in (("incidents", _default_kinds), ("associations", _default_associations)):
+        if isinstance(data.get(table), dict):
+            base = {k: v.model_dump() for k, v in defaults().items()}
+            data[table] = deep_merge(base, data[table])
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:

@@ -10,11 +10,16 @@ from pathlib import Path
 MODEL_DIR = Path(__file__).resolve().parent
 
 
+SIMULATION_SUBPACKAGES = ("sweep", "analysis", "dashboard")
+"""Tooling around the model: editing a figure or the run store does not change what a run
+computes, so these are left out of the version hash."""
+
+
 @lru_cache(maxsize=1)
 def source_hash() -> str:
-    """Hash of every .py file of the model package: changes whenever the model's code does."""
+    """Hash of the simulation's own source (model/*.py): changes whenever what a run computes can."""
     digest = hashlib.sha256()
-    for path in sorted(MODEL_DIR.rglob("*.py")):
+    for path in sorted(MODEL_DIR.glob("*.py")):
         digest.update(path.relative_to(MODEL_DIR).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]

@@ -1,0 +1,117 @@
+"""Every shipped scenario validates and runs; bad files are refused with exit 2 and one
+clear line naming the file, the field and what is allowed, and nothing is written."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model import load_scenario
+from model.simulation import GovernanceModel
+from tests.conftest import ROOT, SCENARIOS
+
+ALL = sorted(p.name for p in SCENARIOS.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_scenario_validates_and_runs(name):
+    scenario = load_scenario(SCENARIOS / name)
+    model = GovernanceModel(scenario, seed=1)
+    model.run(10 if scenario.county.townships > 2 else 40)
+    assert model.stats["incidents_total"] > 0
+
+
+def test_county_scenario_has_the_essays_scale():
+    s = load_scenario(SCENARIOS / "county.yaml")
+    villages = s.county.townships * s.county.villages_per_township
+    assert 250 <= villages <= 350 and villages * s.county.residents_per_village >= 300_000
+
+
+def _cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, capture_output=True, text=True)
+
+
+BAD = {
+    "unknown_field.yaml": ("name: x\ncounty:\n  villagez: 3\n", "county.villagez", "unknown field"),
+    "wrong_type.yaml": ("name: x\ncounty:\n  townships: many\n", "county.townships", "integer"),
+    "out_of_range.yaml": ("name: x\nstaffing:\n  fill_rate: 1.5\n", "staffing.fill_rate", "less than or equal to 1"),
+    "unknown_regime.yaml": ("name: x\nregime:\n  name: vote\n", "regime", "allowed: comprehensive, consultative, veto"),
+    "bad_regime_param.yaml": ("name: x\nregime:\n  name: veto\n  indicator: gdp\n", "regime", "allowed: disposal_rate"),
+    "missing_name.yaml": ("years: 2\n", "name", "Field required"),
+    "not_yaml.yaml": ("name: [unclosed\n", "not valid YAML", ""),
+    "bad_mix.yaml": ("name: x\ncounty:\n  typology_mix: {A: 0.5, B: 0.6}\n", "county.typology_mix", "sum to 1"),
+}
+
+
+@pytest.mark.parametrize("fname", sorted(BAD))
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_bad_scenario_exits_2_with_one_clear_line_and_writes_nothing(tmp_path, capsys, fname, command):
+    # In-process: the same main() that run.py calls, without paying for a new interpreter.
+    from model.cli import main
+
+    text, field, allowed = BAD[fname]
+    path = tmp_path / fname
+    path.write_text(text)
+    out = tmp_path / "out"
+    args = [command, str(path)] + (["--out", str(out)] if command == "run" else [])
+    assert main(args) == 2
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(lines) == 1, lines
+    assert str(path) in lines[0] and field in lines[0] and allowed in lines[0], lines[0]
+    assert not out.exists()
+
+
+def test_bad_input_is_exit_status_2_of_the_process(tmp_path):
+    proc = _cli("run", str(SCENARIOS / "demo.yaml"), "--set", "fiscal.matching_share=2", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "fiscal.matching_share" in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_file_exits_2(tmp_path, capsys):
+    from model.cli import main
+
+    assert main(["validate", str(tmp_path / "absent.yaml")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_run_writes_summary_and_timeseries(tmp_path):
+    out = tmp_path / "demo"
+    proc = _cli("run", str(SCENARIOS / "demo.yaml"), "--years", "0.5", "--seed", "3", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "petitions" in proc.stdout
+    import json
+
+    import pandas as pd
+
+    summary = json.loads((out / "summary.json").read_text())
+    for key in REQUIRED_SUMMARY_KEYS:
+        assert key in summary, key
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    assert len(ts) == round(0.5 * 365)
+    assert not any(p.name.endswith(".tmp") for p in out.iterdir())
+
+
+def test_extends_merges_over_the_parent(tmp_path):
+    child = tmp_path / "child.yaml"
+    child.write_text(f"extends: {SCENARIOS / 'demo.yaml'}\nname: child\nstaffing:\n  fill_rate: 0.68\n")
+    s = load_scenario(child)
+    assert s.name == "child" and s.staffing.fill_rate == 0.68 and s.county.villages_per_township == 10
+
+
+def test_scenario_reference_doc_is_current():
+    from model.schema_doc import scenario_reference
+
+    doc = Path(ROOT / "docs" / "scenario-format.md")
+    assert doc.read_text(encoding="utf-8") == scenario_reference(), (
+        "docs/scenario-format.md is stale: run `python run.py schema --out docs/scenario-format.md`"
+    )
+
+
+REQUIRED_SUMMARY_KEYS = (
+    "incidents_total incidents_resolved resolution_rate mean_days_to_resolve backlog_end disposal_rate "
+    "timeliness_rate closure_rate satisfaction_rate petitions_true petitions_reported skip_level_petitions_true "
+    "skip_level_petitions_reported interceptions interception_spending concealed_incidents concealment_detected "
+    "deferred_promises spending_total debt_end cadre_hours_share staff_on_post_mean cadre_turnover trust_mean_end "
+    "grievance_mean_end scenario seed code_version"
+).split()
