@@ -1,0 +1,200 @@
+"""The trainers' levers, and the model the dashboard rebuilds when they move.
+
+SolaraViz re-creates the model by calling its class with the controls' values as keyword
+arguments, so ``DashboardModel`` takes each lever as a keyword and turns them into scenario
+overrides before ``GovernanceModel.__init__``. Nothing here changes the simulation: a
+dashboard run equals ``run.py run SCENARIO --set ...`` with the same overrides and seed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from model.dashboard.measures import RATE_NAMES, rates_now
+from model.regimes import REGIMES
+from model.scenario import INDICATORS, Scenario, load_scenario
+from model.simulation import GovernanceModel
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_SCENARIO = str(REPO / "scenarios" / "demo.yaml")
+SCENARIO_ENV = "GOV_DASHBOARD_SCENARIO"
+"""The CLI passes the scenario path to the served page through this variable."""
+
+REGIME_LABELS = {
+    "veto": "one-vote veto 一票否决",
+    "comprehensive": "comprehensive assessment 综合绩效评估",
+    "consultative": "consultative 减压多予",
+}
+"""Plain-language names for the regime menu; unknown registered regimes show their key."""
+
+VETOABLE = ("petition_rate", "skip_level_rate", "collective_petitions", "closure_rate", "satisfaction_rate")
+"""Indicators a trainer may put under the veto (any of ``INDICATORS`` works in a scenario)."""
+
+DEVOLVABLE = ("illegal_construction", "environment")
+"""Kinds devolved to the township when 'devolve authority' 权随责走 is on (001: villages
+'see it but can't manage it')."""
+
+
+RATE_COLUMNS = [k for name in RATE_NAMES for k in (name, f"{name}_reported")]
+
+
+def scenario_path_from_env() -> str:
+    return os.environ.get(SCENARIO_ENV) or DEFAULT_SCENARIO
+
+
+def lever_overrides(
+    regime: str,
+    vetoed_indicator: str,
+    fill_rate: float,
+    funds_follow_tasks: bool,
+    transfer_per_resident: float | None = None,
+    devolve_authority: bool = False,
+    devolvable: tuple[str, ...] = DEVOLVABLE,
+) -> dict[str, Any]:
+    """Scenario overrides (dotted keys, as ``load_scenario`` takes them) for the levers."""
+    overrides: dict[str, Any] = {
+        "regime.name": regime,
+        "staffing.fill_rate": float(fill_rate),
+        "fiscal.funds_follow_tasks": bool(funds_follow_tasks),
+    }
+    # Ask the regime, not its name: any registered regime that scores one chosen indicator
+    # (a veto, or a researcher's own) takes the trainer's choice.
+    from model.regimes import REGIMES
+
+    if "indicator" in REGIMES[regime].Params.model_fields:
+        overrides["regime.indicator"] = vetoed_indicator
+    if transfer_per_resident is not None:
+        overrides["fiscal.transfer_per_resident"] = float(transfer_per_resident)
+    if devolve_authority:
+        overrides["staffing.devolved_kinds"] = list(devolvable)
+    return overrides
+
+
+def build_scenario(scenario_path: str | None, **levers: Any) -> Scenario:
+    """Load the scenario and apply the levers; a regime switch drops the old regime's keys."""
+    from model.scenario import apply_overrides, resolve_extends, scenario_from_dict
+
+    path = scenario_path or scenario_path_from_env()
+    data = resolve_extends(Path(path))
+    base = scenario_from_dict(data, source=str(path))
+    kinds = tuple(k for k in DEVOLVABLE if k in base.incidents)
+    overrides = lever_overrides(devolvable=kinds, **levers)
+    if data.get("regime", {}).get("name") != overrides["regime.name"]:
+        # veto.yaml's `threshold` means nothing to comprehensive assessment: start clean.
+        data["regime"] = {}
+    return scenario_from_dict(apply_overrides(data, overrides), source=str(path))
+
+
+class DashboardModel(GovernanceModel):
+    """``GovernanceModel`` built from a scenario file plus the trainers' levers.
+
+    The run stops at the scenario's horizon (``years``), so Play halts by itself.
+    """
+
+    def __init__(
+        self,
+        regime: str = "veto",
+        vetoed_indicator: str = "petition_rate",
+        fill_rate: float = 0.9,
+        funds_follow_tasks: bool = False,
+        transfer_per_resident: float = 60.0,
+        devolve_authority: bool = False,
+        seed: int = 1,
+        scenario_path: str | None = None,
+    ) -> None:
+        self.levers = {
+            "regime": regime,
+            "vetoed_indicator": vetoed_indicator,
+            "fill_rate": float(fill_rate),
+            "funds_follow_tasks": bool(funds_follow_tasks),
+            "transfer_per_resident": float(transfer_per_resident),
+            "devolve_authority": bool(devolve_authority),
+        }
+        self.scenario_path = scenario_path or scenario_path_from_env()
+        super().__init__(build_scenario(self.scenario_path, **self.levers), seed=int(seed))
+        self.horizon = self.spec.days
+        self.rate_history: list[dict[str, float]] = []
+
+    @property
+    def label(self) -> str:
+        """The levers in a few words, for legends: 'veto on petition_rate, fill 68%, …'."""
+        lv = self.levers
+        regime = lv["regime"] + (f" on {lv['vetoed_indicator']}" if lv["regime"] == "veto" else "")
+        funds = "funds follow tasks" if lv["funds_follow_tasks"] else "funds don't follow"
+        extra = ", authority devolved" if lv["devolve_authority"] else ""
+        return (
+            f"{regime}, fill {lv['fill_rate']:.0%}, {funds}, {lv['transfer_per_resident']:.0f} yuan/resident"
+            f"{extra}, seed {self.seed}"
+        )
+
+    def step(self) -> None:
+        super().step()
+        self.rate_history.append({"day": self.day - 1, **rates_now(self)})
+        self.running = self.day < self.horizon
+
+    def rates_frame(self) -> pd.DataFrame:
+        """Beicai's four rates (002), true and reported, as they stood at the end of each day."""
+        return pd.DataFrame(self.rate_history, columns=["day", *RATE_COLUMNS])
+
+
+def model_params(scenario_path: str | None = None, **defaults: Any) -> dict[str, Any]:
+    """SolaraViz controls: each key is a ``DashboardModel`` keyword argument."""
+    path = scenario_path or scenario_path_from_env()
+    base = load_scenario(path)
+    start = {
+        "regime": base.regime.name if base.regime.name in REGIMES else "veto",
+        "vetoed_indicator": (base.regime.model_extra or {}).get("indicator", "petition_rate"),
+        "fill_rate": base.staffing.fill_rate,
+        "funds_follow_tasks": base.fiscal.funds_follow_tasks,
+        "transfer_per_resident": base.fiscal.transfer_per_resident,
+        "devolve_authority": False,
+        "seed": base.seed,
+    }
+    start.update(defaults)
+    vetoable = [i for i in dict.fromkeys([*VETOABLE, start["vetoed_indicator"]]) if i in INDICATORS]
+    return {
+        "regime": {
+            "type": "Select",
+            "value": start["regime"],
+            "values": sorted(REGIMES),
+            "label": "Assessment regime (veto 一票否决 / comprehensive 综合绩效评估 / consultative 减压多予)",
+        },
+        "vetoed_indicator": {
+            "type": "Select",
+            "value": start["vetoed_indicator"],
+            "values": vetoable,
+            "label": "Vetoed indicator (only under veto)",
+        },
+        "fill_rate": {
+            "type": "SliderFloat",
+            "value": float(start["fill_rate"]),
+            "min": 0.4,
+            "max": 1.0,
+            "step": 0.02,
+            "label": "Staff fill rate",
+        },
+        "funds_follow_tasks": {
+            "type": "Checkbox",
+            "value": bool(start["funds_follow_tasks"]),
+            "label": "Funds follow tasks 费随事转",
+        },
+        "transfer_per_resident": {
+            "type": "SliderInt",
+            "value": int(start["transfer_per_resident"]),
+            "min": 0,
+            "max": 150,
+            "step": 10,
+            "label": "Transfer ¥/resident",
+        },
+        "devolve_authority": {
+            "type": "Checkbox",
+            "value": bool(start["devolve_authority"]),
+            "label": "Devolve authority to the township 权随责走",
+        },
+        "seed": {"type": "SliderInt", "value": int(start["seed"]), "min": 1, "max": 20, "step": 1, "label": "Seed"},
+        "scenario_path": path,
+    }
