@@ -20,10 +20,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) browser
 
-# Headless Chromium for the dashboard's browser test (Debian packages; root on CI).
+# Headless Chromium for the dashboard's browser test, and a CJK font for its Chinese labels
+# (Debian packages; root on CI).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null) \
 			|| echo "warning: could not install chromium; the browser test will be skipped"; \
 		else echo "note: chromium not installed (needs root); the browser test will be skipped"; fi; }
 

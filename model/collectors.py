@@ -65,6 +65,7 @@ class Collector:
         self.data = np.zeros((days, len(self.columns)))
         self.rows = 0
         self.hours_total = np.zeros(len(TASKS))
+        self.hours_by_unit_kind = np.zeros(2)  # villages, townships
         self.staff_days = 0.0
         self._last = np.zeros(len(EVENT_COLUMNS))
 
@@ -79,6 +80,7 @@ class Collector:
         levels = np.bincount(b.level[known_open], minlength=len(LEVELS))
         hours = m.task_hours.sum(axis=0)
         self.hours_total += hours
+        self.hours_by_unit_kind += (m.task_hours[: m.n_villages].sum(), m.task_hours[m.n_villages :].sum())
         staff = m.staff.on_post_count()
         self.staff_days += staff
         g = m.residents.grievance
@@ -127,6 +129,10 @@ class Collector:
             "incidents_resolved": int(resolved),
             "resolution_rate": resolved / total if total else 0.0,
             "mean_days_to_resolve": st["days_to_resolve_sum"] / resolved if resolved else 0.0,
+            "mean_days_to_resolve_by_level": {
+                lv: float(m.wait_by_level[i] / m.resolved_by_level[i]) if m.resolved_by_level[i] else 0.0
+                for i, lv in enumerate(LEVELS)
+            },
             "backlog_end": known_open,
             "hidden_end": int(((b.state == OPEN) & ~b.known).sum()),
             **{
@@ -164,6 +170,7 @@ class Collector:
             "mediation_success": st["mediation_successes"] / st["mediation_attempts"]
             if st["mediation_attempts"]
             else 0.0,
+            "cadre_hours_by_unit": dict(zip(("village", "township"), self.hours_by_unit_kind.tolist(), strict=True)),
             "handling_hours_by_level": {lv: float(st[f"handling_hours_{lv}"]) for lv in LEVELS},
             "discovered_by_grid": int(st["discovered_by_grid"]),
             "discovered_by_associations": int(st["discovered_by_associations"]),

@@ -73,7 +73,6 @@ class Ladder:
     # ---- routing -----------------------------------------------------------------------
     def entry_level(self, kinds: np.ndarray, villages: np.ndarray) -> np.ndarray:
         """The rung a newly known case starts on."""
-        m = self.m
         level = np.full(len(kinds), VILLAGE, dtype=np.int8)
         level[self.association_can_try(kinds)] = ASSOCIATION
         level[self.mediable[kinds]] = SELF

@@ -7,13 +7,12 @@ same inputs give byte-identical ``summary.json`` and ``timeseries.parquet``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from model.atomic import atomic_write_bytes, atomic_write_parquet
 from model.scenario import Scenario
 from model.simulation import GovernanceModel
 from model.version import code_version
@@ -37,33 +36,6 @@ def run_scenario(
     summary = model.collector.summary()
     summary.update({"scenario": scenario.name, "seed": seed, "code_version": code_version(), "years": days / 365})
     return RunResult(summary, model.collector.timeseries(), pd.DataFrame(model.county_office.evaluations))
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def summary_json(summary: dict[str, object]) -> bytes:

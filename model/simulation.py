@@ -84,6 +84,9 @@ class GovernanceModel(mesa.Model):
         self.blamed = np.zeros(self.n_units)
         self.audited_last = np.zeros(self.n_units, dtype=bool)
         self.projects = np.zeros(self.n_villages)
+        self.resolved_by_level = np.zeros(len(LEVELS))
+        self.wait_by_level = np.zeros(len(LEVELS))
+        self.last_project_day = np.full(self.n_villages, -YEAR)
         self.book = IncidentBook()
         self.log = IncidentLog(keep=keep_incident_log)
         self.ladder = ladder_mod.Ladder(self)
@@ -437,6 +440,9 @@ class GovernanceModel(mesa.Model):
         self.stats["resolved_satisfied"] += np.count_nonzero(satisfied)
         self.stats["resolved_all"] += len(rows)
         self.stats["resolved_locally"] += np.count_nonzero(ordinary & (b.level[rows] <= ASSOCIATION))
+        levels = b.level[rows][ordinary]
+        self.resolved_by_level += np.bincount(levels, minlength=len(LEVELS))
+        self.wait_by_level += np.bincount(levels, weights=wait[ordinary], minlength=len(LEVELS))
 
     def can_spend_interception(self, township_unit: int, cost: float) -> bool:
         if self.spec.fiscal.borrowing:
@@ -444,15 +450,20 @@ class GovernanceModel(mesa.Model):
         return bool(self.ledger.envelope[M["interception"], township_unit] >= cost)
 
     def fund_projects(self) -> None:
-        """Public works with matching funds 配套资金 (001): villages that want them borrow."""
-        f, led = self.spec.fiscal, self.ledger
-        if self.day == 0:
+        """Public works with matching funds 配套资金 (001): a village whose residents are
+        waiting for roads or canals builds one project a year, the county paying its share
+        only if the village matches; a village short of cash borrows the match (001: 305
+        villages owe 170M yuan). The project settles the waiting public-works cases."""
+        f, led, b = self.spec.fiscal, self.ledger, self.book
+        if self.day == 0 or "public_works" not in self.kind_names:
             return
+        works = (b.state == OPEN) & b.known & (b.kind == self.kind_names.index("public_works"))
+        demand = np.bincount(b.village[works], minlength=self.n_villages)
         match = f.matching_share * f.project_cost
         v = np.arange(self.n_villages)
         available = led.envelope[M["projects"], v] + led.earmarked[v]
-        wants = self.decisions.money_shares[v, M["projects"]] >= self.decisions.money_shares[v].max(axis=1) - 1e-12
-        go = (available >= match) | (wants & f.borrowing & (available >= 0.5 * match))
+        due = (demand > 0) & (self.day - self.last_project_day >= YEAR)
+        go = due & ((available >= match) | f.borrowing)
         for village in np.flatnonzero(go):
             from_earmark = min(led.earmarked[village], match)
             led.earmarked[village] -= from_earmark
@@ -462,7 +473,10 @@ class GovernanceModel(mesa.Model):
                 led.draw("projects", np.array([village]), np.array([rest]), borrow=f.borrowing)
             led.county("projects", (1.0 - f.matching_share) * f.project_cost)
             self.projects[village] += 1
+            self.last_project_day[village] = self.day
             self.stats["projects"] += 1
+            settled = np.flatnonzero(works & (b.village == village))
+            self.resolve(settled, paid_by=None)
 
     # ---- residents ------------------------------------------------------------------------
     def grievance_and_trust(self) -> None:

@@ -9,8 +9,8 @@ from model.simulation import GovernanceModel
 
 @pytest.mark.parametrize("path", ["demo.yaml", "veto.yaml", "fiscal_squeeze.yaml"])
 def test_every_incident_is_in_exactly_one_state(path):
-    from tests.conftest import SCENARIOS
     from model import load_scenario
+    from tests.conftest import SCENARIOS
 
     model = GovernanceModel(load_scenario(SCENARIOS / path), seed=3)
     model.run(2 * 365 + 40)  # past a year-end audit, which reopens and flushes records

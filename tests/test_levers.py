@@ -20,24 +20,31 @@ LEVERS = [
      "petitions_reported", +1),
     ("consultative 减压多予", "000", DEMO, {}, {"regime.name": "consultative", "burden.paperwork_hours_per_staff": 1.0},
      "cadre_hours_share.handling", +1),
-    ("interception effort", "000", "veto.yaml", {}, {"cadres.hours_per_interception": 400}, "interceptions", -1),
+    # Under the veto cadres answer costlier interception with more stability hours (an
+    # emergent compensation), so the plain effect is read under comprehensive assessment.
+    ("interception effort", "000", DEMO, {}, {"cadres.hours_per_interception": 400}, "interceptions", -1),
     ("interception cost", "000", "veto.yaml", {}, {"cadres.interception_cost": 9000}, "interception_spending", +1),
     ("promises", "000", DEMO, {}, {"cadres.task_priors.promising": 0.2}, "deferred_promises", +1),
     ("concealment", "000", "veto.yaml", {}, {"cadres.task_priors.reporting": 0.2}, "concealed_incidents", +1),
-    ("audits", "000", DEMO, {"cadres.task_priors.reporting": 0.2}, {"regime.audit_rate": 1.0}, "concealment_detected", +1),
+    # Audits deter: with data audits certain, concealment stops paying (000: 瞒天过海 found out).
+    ("audits", "000", "veto.yaml", {"cadres.task_priors.reporting": 0.2, "regime.audit_penalty": 3.0},
+     {"regime.audit_rate": 1.0}, "concealed_incidents", -1),
     ("staff quota", "001", DEMO, {}, {"staffing.township_quota": 15}, "staff_on_post_mean", -1),
-    ("fill rate", "001", DEMO, {}, {"staffing.fill_rate": 0.4}, "handling_hours_by_level.township", -1),
-    ("share unable to work", "001", DEMO, {}, {"staffing.unable_share": 0.5}, "handling_hours_by_level.village", -1),
-    ("pay", "001", DEMO, {}, {"staffing.village_pay": 10000, "staffing.township_pay": 20000}, "cadre_turnover", +1),
+    ("fill rate", "001", DEMO, {}, {"staffing.fill_rate": 0.4}, "cadre_hours_by_unit.township", -1),
+    ("share unable to work", "001", DEMO, {}, {"staffing.unable_share": 0.5}, "cadre_hours_by_unit.village", -1),
+    ("pay", "001", DEMO, {"staffing.quit_hazard": 0.2},
+     {"staffing.village_pay": 2000, "staffing.township_pay": 4000}, "cadre_turnover", +1),
     ("quit hazard", "001", DEMO, {}, {"staffing.quit_hazard": 0.4}, "cadre_turnover", +1),
-    ("seconded cadres", "001", DEMO, {}, {"staffing.seconded_share": 1.0}, "handling_hours_by_level.village", +1),
+    ("seconded cadres", "001", DEMO, {}, {"staffing.seconded_share": 1.0}, "cadre_hours_by_unit.village", +1),
     ("transfers", "001", DEMO, {}, {"fiscal.transfer_per_resident": 15}, "mean_days_to_resolve", +1),
     ("matching funds", "001", DEMO, {}, {"fiscal.matching_share": 0.9}, "debt_end", +1),
     ("debt and interest", "001", DEMO, {"fiscal.initial_village_debt": 500000},
      {"fiscal.interest_rate": 0.15}, "spending_by_purpose.interest", +1),
     ("funds follow tasks 费随事转", "000, 001", "fiscal_squeeze.yaml", {}, {"fiscal.funds_follow_tasks": True},
      "mean_days_to_resolve", -1),
-    ("purchase of services", "000, 002", DEMO, {"neighbour_points.enabled": False},
+    # Bought hours matter where volunteers are few: the base has a tenth of the volunteer time.
+    ("purchase of services", "000, 002", DEMO,
+     {f"associations.{a}.volunteer_hours_per_member": 0.005 for a in ("harmony", "elderly", "environment")},
      {"fiscal.purchase_of_services": 100000}, "local_settlement_share", +1),
     ("authority devolution 权随责走", "001", DEMO, {},
      {"staffing.devolved_kinds": ["illegal_construction", "environment", "land_demolition", "medical_dispute"]},
@@ -49,7 +56,9 @@ LEVERS = [
      {"burden.village_task_cap": 0.5}, "cadre_hours_share.paperwork", -1),
     ("grid size", "004", DEMO, {}, {"grid.households_per_worker": 100}, "discovered_by_grid", +1),
     ("grid patrols", "002", DEMO, {}, {"grid.patrol_share": 0.9}, "discovered_by_grid", +1),
-    ("command centre dispatch", "001", DEMO, {}, {"township.command_centre": False}, "mean_days_to_resolve", +1),
+    # Without unified dispatch a case takes `silo_delay_days` to find its office (001).
+    ("command centre dispatch", "001", DEMO, {}, {"township.command_centre": False, "township.silo_delay_days": 7},
+     "mean_days_to_resolve", +1),
     ("four platforms", "001", DEMO, {"township.command_centre": False},
      {"township.platform_shares": {"governance": 0.85, "market": 0.05, "enforcement": 0.05, "services": 0.05}},
      "mean_days_to_resolve", +1),
@@ -59,8 +68,9 @@ LEVERS = [
      "discovered_by_associations", -1),
     ("neighbour points 睦邻点", "003", DEMO, {}, {"neighbour_points.enabled": False}, "local_settlement_share", -1),
     ("response-time target", "004", DEMO, {}, {"burden.response_target_days": 0.5}, "timeliness_rate", -1),
-    ("village typology A/B/C/D", "002", DEMO, {"county.typology_mix": {"A": 0, "B": 0, "C": 0, "D": 1}},
-     {"county.typology_mix": {"A": 0, "B": 0, "C": 1, "D": 0}}, "incidents_total", +1),
+    # Strong collective memory (D) mediates more successfully than atomised B (002).
+    ("village typology A/B/C/D", "002", DEMO, {"county.typology_mix": {"A": 0, "B": 1, "C": 0, "D": 0}},
+     {"county.typology_mix": {"A": 0, "B": 0, "C": 0, "D": 1}}, "mediation_success", +1),
 ]
 
 

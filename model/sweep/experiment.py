@@ -16,10 +16,9 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from model.scenario import ScenarioError, load_scenario
+from model.scenario import ScenarioError, load_scenario, read_yaml
 
 SWEEP_METHODS = ("grid", "random", "bayes")
 """Search methods of the W&B sweep engine (``sweeps`` package)."""
@@ -420,12 +419,10 @@ def load_experiment(path: str | Path, check_scenario: bool = True) -> Experiment
     before any run starts.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ExperimentError(f"{path}: no such file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ExperimentError(f"{path}: not valid YAML: {err}".replace("\n", " ")) from None
+        data = read_yaml(path)
+    except ScenarioError as err:
+        raise ExperimentError(str(err)) from None
     if not isinstance(data, dict):
         raise ExperimentError(f"{path}: expected a YAML mapping at top level")
     try:

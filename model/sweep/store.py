@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -33,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from model.atomic import atomic_write_bytes, atomic_write_parquet
 from model.sweep.design import Configuration
 from model.sweep.experiment import Experiment, ExperimentError, experiment_from_dict
 from model.sweep.runs import RunOutcome, RunSpec
@@ -48,30 +47,8 @@ def run_id(config_id: int, replication: int) -> str:
     return f"c{config_id:05d}-r{replication:04d}"
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}-", dir=path.parent)
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _atomic_write_json(path: Path, data: Any) -> None:
-    _atomic_write_bytes(path, json.dumps(data, indent=1, default=str, allow_nan=True).encode())
+    atomic_write_bytes(path, json.dumps(data, indent=1, default=str, allow_nan=True).encode())
 
 
 def _iso(timestamp: float) -> str:
@@ -166,7 +143,7 @@ class RunStore:
             row: dict[str, Any] = {"config_id": c.config_id, "batch": c.batch, **c.params}
             row.update({f"{UNIT_PREFIX}{k}": v for k, v in c.unit.items()})
             rows.append(row)
-        _atomic_write_parquet(self.root / "design.parquet", pd.DataFrame(rows))
+        atomic_write_parquet(self.root / "design.parquet", pd.DataFrame(rows))
 
     def load_design(self) -> list[Configuration]:
         path = self.root / "design.parquet"
@@ -200,9 +177,9 @@ class RunStore:
                 frame.insert(0, "replication", spec.replication)
                 frame.insert(0, "config_id", spec.config_id)
                 frame.insert(0, "run_id", spec.run_id)
-                _atomic_write_parquet(self.timeseries_dir / f"{spec.run_id}.parquet", frame)
+                atomic_write_parquet(self.timeseries_dir / f"{spec.run_id}.parquet", frame)
             _atomic_write_json(self.manifest_dir / f"{spec.run_id}.json", record)
-            _atomic_write_parquet(self.runs_dir / f"{spec.run_id}.parquet",
+            atomic_write_parquet(self.runs_dir / f"{spec.run_id}.parquet",
                                   pd.DataFrame([self._row(outcome)]))
         else:
             _atomic_write_json(self.manifest_dir / f"{spec.run_id}.json", record)
@@ -278,7 +255,7 @@ class RunStore:
     def consolidate(self) -> pd.DataFrame:
         """Write ``summary.parquet`` (every run recorded so far) and return it."""
         table = self.summary()
-        _atomic_write_parquet(self.root / "summary.parquet", table)
+        atomic_write_parquet(self.root / "summary.parquet", table)
         return table
 
 

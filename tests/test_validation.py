@@ -1,0 +1,139 @@
+"""The validation suite in its reduced form: every stylised fact points the predicted way.
+
+The full suite (``python run.py validate-model --full``) decides each fact with paired
+one-sided Wilcoxon tests and Holm correction and writes docs/validation/report.md. Here, with
+three demo-sized replications per arm, the stated test is weaker: for every claim the mean
+paired difference across common-random-number seeds (or the mean level) must lie on the
+predicted side. The whole reduced suite is simulated once per session (module fixture).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.analysis.validation import (
+    FactSpec,
+    load_fact,
+    load_facts,
+    replication_seeds,
+    run_validation,
+    write_report,
+)
+from model.analysis.validation_stats import convexity_test, holm, level_test, paired_test
+
+FAILS_SEE = "the model does not reproduce this yet; diagnosis in the fact file and docs/validation/report.md: "
+KNOWN_FAILURES: dict[tuple[int, str], str] = {
+    # (fact id, claim label) → why. Non-strict xfail: once the mechanism is fixed the test
+    # XPASSes and the entry should go.
+    (1, "Concealment rises"): FAILS_SEE + "borrowing makes interception unlimited, nothing is left to conceal",
+    (4, "Comprehensive spreads hours more evenly than the veto"): FAILS_SEE + "handling absorbs ~70% of hours",
+    (5, "Money shortfall raises backlog"): FAILS_SEE + "money rarely binds at village / township level",
+    (5, "Money shortfall raises waiting time"): FAILS_SEE + "money rarely binds at village / township level",
+    (7, "Local mediation success in the high 90s"): FAILS_SEE + "a parameter matter, see the calibration",
+    (8, "Heavy burden lengthens waiting"): FAILS_SEE + "handling capacity is ~10x the workload",
+    (9, "Low pay raises the backlog"): FAILS_SEE + "handling capacity is ~10x the workload",
+    (10, "Cohesive villages (A, D) settle more themselves"): FAILS_SEE
+    + "cohesion acts only via a small mediation bonus",
+    (10, "Type A mobilises more collective petitions under strain"): FAILS_SEE + "collective petitions never form",
+}
+
+
+# ---- the statistics, on made-up numbers ------------------------------------------------
+def test_paired_test_detects_a_consistent_increase_and_not_a_decrease() -> None:
+    rng = np.random.default_rng(1)
+    base = rng.normal(10, 1, 20)
+    arm = base + 1.0 + rng.normal(0, 0.2, 20)
+    up = paired_test(base, arm, "increase")
+    assert up.direction_ok and up.p_value < 0.001 and up.ci_low > 0.5
+    down = paired_test(base, arm, "decrease")
+    assert not down.direction_ok and down.p_value > 0.99
+
+
+def test_level_test_compares_against_the_threshold() -> None:
+    values = np.array([0.97, 0.98, 0.975, 0.985, 0.99, 0.97, 0.98])
+    assert level_test(values, 0.95, "increase").p_value < 0.01
+    assert level_test(values, 0.99, "increase").p_value > 0.5
+
+
+def test_convexity_test_tells_a_hockey_stick_from_a_line() -> None:
+    rho = np.tile(np.linspace(0.1, 0.9, 6), 5)
+    block = np.repeat(np.arange(5), 6)
+    noise = np.random.default_rng(2).normal(0, 0.05, rho.size)
+    assert convexity_test(rho, rho / (1 - rho) + noise, block).p_value < 0.01
+    assert convexity_test(rho, 2 * rho + noise, block).p_value > 0.05
+
+
+def test_holm_adjusts_step_down_and_keeps_order() -> None:
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+
+
+def test_replication_seeds_are_stable_and_distinct() -> None:
+    seeds = replication_seeds(20240601, 5)
+    assert seeds == replication_seeds(20240601, 5) and len(set(seeds)) == 5
+
+
+def test_every_fact_file_is_valid_and_cites_its_sources() -> None:
+    facts = load_facts()
+    assert [f.id for f in facts] == list(range(1, 11))
+    for f in facts:
+        assert f.sources and f.claims and f.scenario_path().is_file()
+
+
+def test_a_claim_naming_an_unknown_arm_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "fact99_bad.yaml"
+    bad.write_text(
+        "id: 99\nslug: bad\ntitle: t\nclaim: c\nsources: [s]\nscenario: x.yaml\n"
+        "arms: {a: {}}\nclaims: [{label: l, kind: paired, metric: m, base: a, arm: b}]\n"
+    )
+    with pytest.raises(ValueError, match="unknown arm 'b'"):
+        load_fact(bad)
+
+
+# ---- the reduced suite ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory):
+    return run_validation(full=False, workers=2)
+
+
+def _claims():
+    for f in load_facts():
+        for c in f.claims:
+            yield pytest.param(f, c.label, id=f"fact{f.id:02d}-{c.label[:40]}")
+
+
+@pytest.mark.parametrize(("fact", "label"), list(_claims()))
+def test_each_claim_points_the_predicted_way_in_the_reduced_suite(suite, fact: FactSpec, label: str) -> None:
+    result = next(r for r in suite.facts if r.fact.id == fact.id)
+    claim = next(c for c in result.claims if c.claim.label == label)
+    if claim.result is None:
+        pytest.skip(f"not in the reduced form: {claim.skipped}")
+    if (fact.id, label) in KNOWN_FAILURES:
+        pytest.xfail(KNOWN_FAILURES[(fact.id, label)])
+    r = claim.result
+    assert math.isfinite(r.estimate), f"fact {fact.id} '{label}': no estimate (metric missing or NaN)"
+    assert r.direction_ok, (
+        f"fact {fact.id} '{label}': estimate {r.estimate:.4g} [{r.ci_low:.4g}, {r.ci_high:.4g}] "
+        f"is not a {claim.claim.direction} of {claim.claim.metric} (one-sided p = {r.p_value:.3g})"
+    )
+
+
+def test_the_reduced_report_is_written_with_a_figure_per_fact(suite, tmp_path: Path) -> None:
+    report = write_report(suite, tmp_path)
+    text = report.read_text()
+    assert text.count("## Fact ") == 10
+    assert len(list((tmp_path / "figures").glob("fact*.png"))) == 10
+    assert "reproduced" in text and (tmp_path / "claims.csv").is_file()
+
+
+def test_calibration_distance_is_zero_inside_a_target_and_capped_far_outside() -> None:
+    from model.analysis.calibration_essays import MISS_CAP, distance, miss
+
+    debt = {"metric": "debt_per_village", "setting": "county", "low": 5e5, "high": 6e5, "tolerance": 5e4}
+    rate = {"metric": "closure_rate_reported", "setting": "county", "low": 0.98, "tolerance": 0.01}
+    assert miss(debt, 5.5e5) == 0 and miss(debt, 7e5) == pytest.approx(2.0) and miss(rate, 0.99) == 0
+    far = {"county:debt_per_village": 5.5e5, "county:closure_rate_reported": 0.5}
+    assert distance([debt, rate], far) == pytest.approx(MISS_CAP**2)
