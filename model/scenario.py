@@ -523,6 +523,9 @@ class FiscalRules(_Strict):
     borrowing: bool = Field(
         True, description="Units may borrow for matching funds and interception (001: 305 villages owe 170M yuan)."
     )
+    debt_limit_per_resident: float = Field(
+        1000, ge=0, description="Most a village or township may owe per resident of its area; past it, no more borrowing (yuan)."
+    )
     initial_village_debt: float = Field(0, ge=0, description="Debt per village at start (001: 500-600k average).")
     initial_township_debt: float = Field(0, ge=0, description="Debt per township at start (001: typically >1M).")
     purchase_of_services: float = Field(

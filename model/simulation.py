@@ -260,6 +260,10 @@ class GovernanceModel(mesa.Model):
             affordability[:] = 1.0
         task_feasible = np.ones((self.n_units, len(TASKS)))
         task_feasible[:, T["handling"]] = affordability
+        # Interception needs money; with none left it is worthless, and concealment, which
+        # needs none, is what remains (000: "when there is no money, they falsify").
+        cost = self.spec.cadres.interception_cost
+        task_feasible[:, T["stability"]] = np.minimum(self.interception_money() / (10.0 * cost), 1.0)
         money_feasible = np.ones((self.n_units, len(MONEY_USES)))
         money_feasible[:, M["resolution"]] = 1.0 - affordability + 0.1
         money_feasible[:, M["interception"]] = np.minimum(1.0, 4 * self.decisions.shares[:, T["stability"]])
@@ -444,10 +448,19 @@ class GovernanceModel(mesa.Model):
         self.resolved_by_level += np.bincount(levels, minlength=len(LEVELS))
         self.wait_by_level += np.bincount(levels, weights=wait[ordinary], minlength=len(LEVELS))
 
+    def borrowing_room(self) -> np.ndarray:
+        """Yuan each unit may still borrow under the debt limit (0 if borrowing is off)."""
+        f = self.spec.fiscal
+        if not f.borrowing:
+            return np.zeros(self.n_units)
+        return np.maximum(f.debt_limit_per_resident * self.unit_population - self.ledger.debt, 0.0)
+
+    def interception_money(self) -> np.ndarray:
+        """Money each unit could put into interception now: its envelope plus borrowing room."""
+        return self.ledger.envelope[M["interception"]] + self.borrowing_room()
+
     def can_spend_interception(self, township_unit: int, cost: float) -> bool:
-        if self.spec.fiscal.borrowing:
-            return True
-        return bool(self.ledger.envelope[M["interception"], township_unit] >= cost)
+        return bool(self.interception_money()[township_unit] >= cost)
 
     def fund_projects(self) -> None:
         """Public works with matching funds 配套资金 (001): a village whose residents are
@@ -463,7 +476,7 @@ class GovernanceModel(mesa.Model):
         v = np.arange(self.n_villages)
         available = led.envelope[M["projects"], v] + led.earmarked[v]
         due = (demand > 0) & (self.day - self.last_project_day >= YEAR)
-        go = due & ((available >= match) | f.borrowing)
+        go = due & ((available >= match) | (self.borrowing_room()[: self.n_villages] >= match - available))
         for village in np.flatnonzero(go):
             from_earmark = min(led.earmarked[village], match)
             led.earmarked[village] -= from_earmark

@@ -25,6 +25,9 @@ LEVERS = [
     ("interception effort", "000", DEMO, {}, {"cadres.hours_per_interception": 400}, "interceptions", -1),
     ("interception cost", "000", "veto.yaml", {}, {"cadres.interception_cost": 9000}, "interception_spending", +1),
     ("promises", "000", DEMO, {}, {"cadres.task_priors.promising": 0.2}, "deferred_promises", +1),
+    # 000: interception and promises cost money; "when there is no money, they falsify".
+    ("borrowing (no money left)", "000, 001", "fiscal_squeeze.yaml", {"regime.name": "veto"},
+     {"fiscal.borrowing": False}, "concealed_incidents", +1),
     ("concealment", "000", "veto.yaml", {}, {"cadres.task_priors.reporting": 0.2}, "concealed_incidents", +1),
     # Audits deter: with data audits certain, concealment stops paying (000: 瞒天过海 found out).
     ("audits", "000", "veto.yaml", {"cadres.task_priors.reporting": 0.2, "regime.audit_penalty": 3.0},
