@@ -59,6 +59,8 @@ LOG_DTYPE = np.dtype(
         ("state", np.int8),
         ("level", np.int8),
         ("petition", np.int8),
+    ("collective", np.bool_),
+    ("people", np.int32),
         ("satisfied", np.int8),
         ("deferrals", np.int8),
     ]
@@ -131,7 +133,7 @@ class IncidentLog:
         if not self.keep:
             return
         rec = np.empty(len(rows), dtype=LOG_DTYPE)
-        for name in ("id", "resident", "village", "created", "kind", "state", "level", "petition", "deferrals"):
+        for name in ("id", "resident", "village", "created", "kind", "state", "level", "petition", "deferrals", "collective", "people"):
             rec[name] = getattr(book, name)[rows]
         rec["closed"] = day
         rec["satisfied"] = -1 if satisfied is None else satisfied

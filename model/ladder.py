@@ -249,5 +249,7 @@ class Ladder:
         np.add.at(r.grievance, res, m.spec.residents.grievance_broken_promise * b.people[due])
         r.trust[res] = np.maximum(r.trust[res] - m.spec.residents.trust_loss_broken_promise, 0.0)
         m.stats["promises_broken"] += len(due)
-        # A broken promise is taken one rung higher than where it was made (Minzner 2006).
+        # A broken promise is taken one rung higher than where it was made (Minzner 2006),
+        # and is a new complaint on that unit's books (it was counted disposed when promised).
+        b.unit_arrived[due] = -1
         self.move(due, self.next_level(b.level[due]), 0)

@@ -41,12 +41,19 @@ def new_petitions(m: GovernanceModel) -> None:
     who = eligible[rng.random(len(eligible)) < rules.petition_prob]
     if len(who) == 0:
         return
+    # Collective petitions: when one resident goes, aggrieved neighbours (half the grievance
+    # it takes to go alone) come along if the village has enough of them to act together;
+    # memory without division (type A) needs fewest (002; Tsai 2007).
+    sympathisers = candidates[
+        (r.grievance[candidates] > 0.5 * thr) & (m.day - r.last_petition_day[candidates] >= rules.petition_cooldown_days)
+    ]
+    aggrieved = np.bincount(r.village[sympathisers], minlength=m.n_villages)
+    need = rules.collective_min / np.maximum(m.mobilisation, 0.05)
+    going = np.bincount(r.village[who], minlength=m.n_villages) > 0
+    collective_village = going & (aggrieved >= need)
+    who = np.union1d(who, sympathisers[collective_village[r.village[sympathisers]]])
     r.last_petition_day[who] = m.day
     village = r.village[who]
-    # Collective petitions: enough of one village on one day (002: type A unites quickly).
-    count = np.bincount(village, minlength=m.n_villages)
-    need = rules.collective_min / np.maximum(m.mobilisation, 0.05)
-    collective_village = count >= need
     in_group = collective_village[village]
     singles = who[~in_group]
     skip = r.trust[singles] < rules.skip_level_trust
@@ -168,6 +175,8 @@ def register(m: GovernanceModel, rows: np.ndarray) -> None:
     coll = shown & b.collective[rows]
     for units in (village[coll], township[coll]):
         m.counters.add("collective_registered", units)
+    # A registered ordinary petition is a case on the township's books (Beicai rates, 002).
+    m.counters.add("received", township[shown & ordinary])
     m.stats["petitions_registered"] += int(shown.sum())
     m.stats["skip_level_registered"] += int(skip.sum())
 

@@ -43,5 +43,7 @@ def test_outputs_have_no_negative_counts_and_no_nan(demo):
     assert (ts.drop(columns=["day"]) >= -1e-9).all().all()
     flat = {k: v for k, v in result.summary.items() if isinstance(v, int | float)}
     assert all(np.isfinite(v) and v >= 0 for v in flat.values()), flat
+    rates = [k for k in flat if k.endswith(("_rate", "_rate_reported", "_share", "mediation_success"))]
+    assert rates and all(0.0 <= flat[k] <= 1.0 for k in rates), {k: flat[k] for k in rates}
     shares = result.summary["cadre_hours_share"]
     assert abs(sum(shares.values()) - 1.0) < 1e-9

@@ -10,39 +10,32 @@ In a notebook::
                        by=["staffing.fill_rate"])
 """
 
-from model.analysis.calibration import calibration_fit, calibration_trace
-from model.analysis.discovery import Discovery, scenario_discovery
-from model.analysis.labels import label, value_label
-from model.analysis.paired import paired_differences
-from model.analysis.report import write_report
-from model.analysis.sensitivity import sensitivity_indices
-from model.analysis.tables import (
-    AnalysisError,
-    Results,
-    configuration_summary,
-    heatmap_table,
-    load_results,
-    mean_ci,
-    select,
-    timeseries_bands,
-)
+from importlib import import_module
 
-__all__ = [
-    "AnalysisError",
-    "Discovery",
-    "Results",
-    "calibration_fit",
-    "calibration_trace",
-    "configuration_summary",
-    "heatmap_table",
-    "label",
-    "load_results",
-    "mean_ci",
-    "paired_differences",
-    "scenario_discovery",
-    "select",
-    "sensitivity_indices",
-    "timeseries_bands",
-    "value_label",
-    "write_report",
-]
+# Lazy (PEP 562): `run.py validate` must not pay for importing every subsystem.
+_EXPORTS = {
+    "calibration_fit": "model.analysis.calibration",
+    "calibration_trace": "model.analysis.calibration",
+    "Discovery": "model.analysis.discovery",
+    "scenario_discovery": "model.analysis.discovery",
+    "label": "model.analysis.labels",
+    "value_label": "model.analysis.labels",
+    "paired_differences": "model.analysis.paired",
+    "write_report": "model.analysis.report",
+    "sensitivity_indices": "model.analysis.sensitivity",
+    "AnalysisError": "model.analysis.tables",
+    "Results": "model.analysis.tables",
+    "configuration_summary": "model.analysis.tables",
+    "heatmap_table": "model.analysis.tables",
+    "load_results": "model.analysis.tables",
+    "mean_ci": "model.analysis.tables",
+    "select": "model.analysis.tables",
+    "timeseries_bands": "model.analysis.tables",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

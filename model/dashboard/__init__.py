@@ -12,13 +12,18 @@ Solara components that show them), ``app.py`` (the page ``solara run`` serves) a
 ``cli.py`` (the ``dashboard`` subcommand).
 """
 
-from model.dashboard.levers import DEFAULT_SCENARIO, DashboardModel, model_params
+from importlib import import_module
 
-__all__ = ["DEFAULT_SCENARIO", "DashboardModel", "make_page", "model_params"]
+# Lazy (PEP 562): `run.py validate` must not pay for importing every subsystem.
+_EXPORTS = {
+    "DEFAULT_SCENARIO": "model.dashboard.levers",
+    "DashboardModel": "model.dashboard.levers",
+    "model_params": "model.dashboard.levers",
+}
+__all__ = sorted(_EXPORTS)
 
 
-def make_page(scenario_path: str | None = None, **levers: object):
-    """The SolaraViz page for ``scenario_path`` (display it in Jupyter, or serve it)."""
-    from model.dashboard.app import make_page as _make_page
-
-    return _make_page(scenario_path, **levers)
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from model.dashboard.levers import DEFAULT_SCENARIO, SCENARIO_ENV
+from model.dashboard.paths import DEFAULT_SCENARIO, SCENARIO_ENV
 
 APP = Path(__file__).with_name("app.py")
 DEFAULT_PORT = 8765

@@ -15,14 +15,10 @@ from typing import Any
 import pandas as pd
 
 from model.dashboard.measures import RATE_NAMES, rates_now
+from model.dashboard.paths import DEFAULT_SCENARIO, REPO, SCENARIO_ENV  # noqa: F401  (re-exported)
 from model.regimes import REGIMES
 from model.scenario import INDICATORS, Scenario, load_scenario
 from model.simulation import GovernanceModel
-
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_SCENARIO = str(REPO / "scenarios" / "demo.yaml")
-SCENARIO_ENV = "GOV_DASHBOARD_SCENARIO"
-"""The CLI passes the scenario path to the served page through this variable."""
 
 REGIME_LABELS = {
     "veto": "one-vote veto 一票否决",

@@ -11,34 +11,31 @@ A notebook runs and reads a small experiment in a few lines::
 See ``docs/experiments.md`` for the experiment file format and the store layout.
 """
 
-from model.sweep.backends import make_backend
-from model.sweep.design import Configuration, static_design
-from model.sweep.execution import ExperimentResult, run_experiment, run_specs
-from model.sweep.experiment import (
-    Experiment,
-    ExperimentError,
-    experiment_from_dict,
-    load_experiment,
-)
-from model.sweep.runs import RunOutcome, RunSpec, execute_run, run_model
-from model.sweep.seeds import replication_seed
-from model.sweep.store import RunStore
+from importlib import import_module
 
-__all__ = [
-    "Configuration",
-    "Experiment",
-    "ExperimentError",
-    "ExperimentResult",
-    "RunOutcome",
-    "RunSpec",
-    "RunStore",
-    "execute_run",
-    "experiment_from_dict",
-    "load_experiment",
-    "make_backend",
-    "replication_seed",
-    "run_experiment",
-    "run_model",
-    "run_specs",
-    "static_design",
-]
+# Lazy (PEP 562): `run.py validate` must not pay for importing every subsystem.
+_EXPORTS = {
+    "make_backend": "model.sweep.backends",
+    "Configuration": "model.sweep.design",
+    "static_design": "model.sweep.design",
+    "ExperimentResult": "model.sweep.execution",
+    "run_experiment": "model.sweep.execution",
+    "run_specs": "model.sweep.execution",
+    "Experiment": "model.sweep.experiment",
+    "ExperimentError": "model.sweep.experiment",
+    "experiment_from_dict": "model.sweep.experiment",
+    "load_experiment": "model.sweep.experiment",
+    "RunOutcome": "model.sweep.runs",
+    "RunSpec": "model.sweep.runs",
+    "execute_run": "model.sweep.runs",
+    "run_model": "model.sweep.runs",
+    "replication_seed": "model.sweep.seeds",
+    "RunStore": "model.sweep.store",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
