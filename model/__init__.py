@@ -9,7 +9,8 @@ Three lines for a notebook::
 """
 
 import warnings
-from importlib import import_module
+
+from model.lazy import lazy_exports
 
 # The `sweeps` engine declares pydantic-v1 config keys; its warning says nothing to our users.
 warnings.filterwarnings("ignore", message="Valid config keys have changed in V2")
@@ -24,9 +25,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    # Lazy, so that `run.py validate` does not pay for importing Mesa and the simulation.
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'model' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -10,7 +10,7 @@ In a notebook::
                        by=["staffing.fill_rate"])
 """
 
-from importlib import import_module
+from model.lazy import lazy_exports
 
 # Lazy (PEP 562): `run.py validate` must not pay for importing every subsystem.
 _EXPORTS = {
@@ -34,8 +34,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
