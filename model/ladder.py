@@ -69,6 +69,12 @@ class Ladder:
         self.assoc = model.kind_association  # association index or -1
         self.mediable = model.kind_mediable & s.neighbour_points.enabled
         self.grid_on = s.grid.enabled
+        # A property of each kind alone, so computed once rather than on every move.
+        a = self.assoc
+        exists = (a >= 0) & model.association_enabled[np.maximum(a, 0)]
+        self._association_tries = exists & (
+            (self.authority <= ASSOCIATION) | (model.association_beyond[np.maximum(a, 0)] > 0)
+        )
 
     # ---- routing -----------------------------------------------------------------------
     def entry_level(self, kinds: np.ndarray, villages: np.ndarray) -> np.ndarray:
@@ -81,10 +87,7 @@ class Ladder:
     def association_can_try(self, kinds: np.ndarray) -> np.ndarray:
         """Whether a case of each kind goes to its village's association first: it has the
         authority, or the association mediates beyond authority (Fengqiao, 004)."""
-        m = self.m
-        a = self.assoc[kinds]
-        exists = (a >= 0) & m.association_enabled[np.maximum(a, 0)]
-        return exists & ((self.authority[kinds] <= ASSOCIATION) | (m.association_beyond[np.maximum(a, 0)] > 0))
+        return self._association_tries[kinds]
 
     def next_level(self, levels: np.ndarray) -> np.ndarray:
         """The rung above: the grid is skipped where there is none."""
