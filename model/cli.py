@@ -60,11 +60,27 @@ def human_summary(s: dict[str, Any]) -> str:
 
 
 COMPARE_METRICS = (
-    "petitions_true", "petitions_reported", "skip_level_petitions_true", "skip_level_petitions_reported",
-    "interceptions", "interception_spending", "deferred_promises", "concealed_incidents", "concealment_detected",
-    "mean_days_to_resolve", "resolution_rate", "closure_rate", "closure_rate_reported", "satisfaction_rate",
-    "hidden_grievance", "trust_mean_end", "debt_end", "cadre_turnover",
-    "cadre_hours_share.handling", "cadre_hours_share.paperwork", "cadre_hours_share.stability",
+    "petitions_true",
+    "petitions_reported",
+    "skip_level_petitions_true",
+    "skip_level_petitions_reported",
+    "interceptions",
+    "interception_spending",
+    "deferred_promises",
+    "concealed_incidents",
+    "concealment_detected",
+    "mean_days_to_resolve",
+    "resolution_rate",
+    "closure_rate",
+    "closure_rate_reported",
+    "satisfaction_rate",
+    "hidden_grievance",
+    "trust_mean_end",
+    "debt_end",
+    "cadre_turnover",
+    "cadre_hours_share.handling",
+    "cadre_hours_share.paperwork",
+    "cadre_hours_share.stability",
 )
 
 
@@ -233,8 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
             register(sub)
         except ImportError as err:
             # A subsystem that cannot load must not take the core commands down with it.
-            sub.add_parser(register.__name__.removeprefix("add_").removesuffix("_command").removesuffix("_commands"),
-                           help=f"(unavailable: {err})").set_defaults(func=_unavailable(err))
+            sub.add_parser(
+                register.__name__.removeprefix("add_").removesuffix("_command").removesuffix("_commands"),
+                help=f"(unavailable: {err})",
+            ).set_defaults(func=_unavailable(err))
     return parser
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from model.fiscal import COUNTY_PURPOSES, SPENDING_PURPOSES
 from model.incidents import CONCEALED, DEFERRED, OPEN
+from model.indicators import beicai_rates
 from model.scenario import LEVELS, TASKS
 
 if TYPE_CHECKING:
@@ -112,8 +113,9 @@ class Collector:
         states = m.state_counts()
         total = st["incidents_total"]
         resolved = st["incidents_resolved"]
-        rates_true = _county_rates(m, reported=False)
-        rates_rep = _county_rates(m, reported=True)
+        # The county as one unit: every counter summed over units and the whole run.
+        rates_true = {k: float(v[0]) for k, v in beicai_rates(m.counters.totals[:, None], False, 0.0).items()}
+        rates_rep = {k: float(v[0]) for k, v in beicai_rates(m.counters.totals[:, None], True, 0.0).items()}
         b = m.book
         known_open = int(((b.state == OPEN) & b.known).sum())
         spent = {p: float(m.ledger.spent[i].sum()) for i, p in enumerate(SPENDING_PURPOSES)}
@@ -183,20 +185,3 @@ class Collector:
             "states": states,
         }
         return summary
-
-
-def _county_rates(m: GovernanceModel, reported: bool) -> dict[str, float]:
-    """Beicai's four rates over the whole run and all units (002)."""
-    c = m.counters.run_totals
-    g = lambda name: float(c[name])  # noqa: E731
-    fake = g("promised") + g("concealed") if reported else 0.0
-    fake_timely = g("promised_timely") + g("concealed") if reported else 0.0
-    acted = g("resolved") + g("referred") + fake
-    received = g("received")
-    div = lambda a, b: a / b if b > 0 else 0.0  # noqa: E731
-    return {
-        "disposal_rate": div(acted, received),
-        "timeliness_rate": div(g("resolved_timely") + g("referred_timely") + fake_timely, acted),
-        "closure_rate": div(g("resolved") + fake, received),
-        "satisfaction_rate": div(g("satisfied"), g("resolved")),
-    }

@@ -82,10 +82,6 @@ class FiscalRule(ABC):
     def year_end(self, ledger: Ledger) -> None:
         """Repay debt from surplus."""
 
-    def county_pays_case(self, level_owner_is_unit: np.ndarray) -> np.ndarray:
-        """Whether the county pays for a case handled by a unit (funds follow tasks)."""
-        return np.full(len(level_owner_is_unit), self.scenario.fiscal.funds_follow_tasks)
-
 
 FISCAL_RULES: dict[str, type[FiscalRule]] = {}
 
@@ -104,6 +100,7 @@ class CountyBudget(FiscalRule):
     def __init__(self, scenario: Scenario, township_of: np.ndarray | None = None) -> None:
         super().__init__(scenario)
         self.township_of = township_of
+        self.years_seen = 1.0
 
     def daily_income(self, ledger: Ledger, population: np.ndarray, money_shares: np.ndarray) -> None:
         f = self.scenario.fiscal
@@ -138,8 +135,6 @@ class CountyBudget(FiscalRule):
         ledger.debt -= repay
         ledger.repaid += repay
         self.years_seen += 1
-
-    years_seen = 1.0
 
 
 def make_fiscal(scenario: Scenario, township_of: np.ndarray) -> FiscalRule:

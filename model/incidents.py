@@ -59,8 +59,8 @@ LOG_DTYPE = np.dtype(
         ("state", np.int8),
         ("level", np.int8),
         ("petition", np.int8),
-    ("collective", np.bool_),
-    ("people", np.int32),
+        ("collective", np.bool_),
+        ("people", np.int32),
         ("satisfied", np.int8),
         ("deferrals", np.int8),
     ]
@@ -114,9 +114,6 @@ class IncidentBook:
         for name in FIELDS:
             setattr(self, name, getattr(self, name)[keep])
 
-    def row(self, i: int) -> dict[str, object]:
-        return {name: getattr(self, name)[i].item() for name in FIELDS}
-
 
 class IncidentLog:
     """Closed incidents, in chunks; ``for_resident`` reads one resident's history back."""
@@ -133,7 +130,19 @@ class IncidentLog:
         if not self.keep:
             return
         rec = np.empty(len(rows), dtype=LOG_DTYPE)
-        for name in ("id", "resident", "village", "created", "kind", "state", "level", "petition", "deferrals", "collective", "people"):
+        for name in (
+            "id",
+            "resident",
+            "village",
+            "created",
+            "kind",
+            "state",
+            "level",
+            "petition",
+            "deferrals",
+            "collective",
+            "people",
+        ):
             rec[name] = getattr(book, name)[rows]
         rec["closed"] = day
         rec["satisfied"] = -1 if satisfied is None else satisfied

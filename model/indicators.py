@@ -41,6 +41,21 @@ def _ratio(num: np.ndarray, den: np.ndarray, empty: float = 1.0) -> np.ndarray:
     return np.where(den > 0, np.clip(num / np.maximum(den, 1e-12), 0.0, 1.0), empty)
 
 
+def beicai_rates(c: np.ndarray, reported: bool, empty: float = 1.0) -> dict[str, np.ndarray]:
+    """Beicai's four rates (002) from counter rows ``c`` (counters × units, or counters × 1 for
+    a whole county). Reported rates count promised and concealed cases as acted on and closed."""
+    g = lambda name: c[C[name]]  # noqa: E731
+    fake = (g("promised") + g("concealed")) if reported else 0.0
+    fake_timely = (g("promised_timely") + g("concealed")) if reported else 0.0
+    acted = g("resolved") + g("referred") + fake
+    return {
+        "disposal_rate": _ratio(acted, g("received"), empty),
+        "timeliness_rate": _ratio(g("resolved_timely") + g("referred_timely") + fake_timely, acted, empty),
+        "closure_rate": _ratio(g("resolved") + fake, g("received"), empty),
+        "satisfaction_rate": _ratio(g("satisfied"), g("resolved"), empty),
+    }
+
+
 class UnitCounters:
     def __init__(self, n_units: int, population: np.ndarray) -> None:
         self.ytd = np.zeros((len(COUNTERS), n_units))
@@ -65,11 +80,6 @@ class UnitCounters:
         else:
             np.add.at(self.today[C[name]], units, amount)
 
-    @property
-    def run_totals(self) -> dict[str, float]:
-        """Each counter summed over all units and the whole run."""
-        return dict(zip(COUNTERS, self.totals.tolist(), strict=True))
-
     def end_day(self) -> None:
         self.totals += self.today.sum(axis=1)
         self.ytd += self.today
@@ -90,15 +100,9 @@ class UnitCounters:
         period_days = max(self.days_in_year, 1) if source == "ytd" else 1.0
         g = lambda name: c[C[name]]  # noqa: E731
         per_10k_year = 1e4 * 365.0 / period_days / np.maximum(self.population, 1.0)
-        fake = (g("promised") + g("concealed")) if reported else 0.0
-        fake_timely = (g("promised_timely") + g("concealed")) if reported else 0.0
-        acted = g("resolved") + g("referred") + fake
         petitions = g("petitions_registered") + (0.0 if reported else g("petitions_hidden"))
         return {
-            "disposal_rate": _ratio(acted, g("received")),
-            "timeliness_rate": _ratio(g("resolved_timely") + g("referred_timely") + fake_timely, acted),
-            "closure_rate": _ratio(g("resolved") + fake, g("received")),
-            "satisfaction_rate": _ratio(g("satisfied"), g("resolved")),
+            **beicai_rates(c, reported),
             "petition_rate": petitions * per_10k_year,
             "skip_level_rate": g("skip_level_registered") * per_10k_year,
             "collective_petitions": g("collective_registered") * 365.0 / period_days,

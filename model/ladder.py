@@ -77,11 +77,12 @@ class Ladder:
         )
 
     # ---- routing -----------------------------------------------------------------------
-    def entry_level(self, kinds: np.ndarray, villages: np.ndarray) -> np.ndarray:
-        """The rung a newly known case starts on."""
+    def entry_level(self, kinds: np.ndarray, neighbour_points: bool = True) -> np.ndarray:
+        """The rung a newly known case starts on (above the neighbour point if it failed there)."""
         level = np.full(len(kinds), VILLAGE, dtype=np.int8)
         level[self.association_can_try(kinds)] = ASSOCIATION
-        level[self.mediable[kinds]] = SELF
+        if neighbour_points:
+            level[self.mediable[kinds]] = SELF
         return level
 
     def association_can_try(self, kinds: np.ndarray) -> np.ndarray:
@@ -187,14 +188,9 @@ class Ladder:
         ok = m.streams["mediation"].random(len(rows)) < p
         m.stats["mediation_attempts"] += len(rows)
         m.stats["mediation_successes"] += np.count_nonzero(ok)
-        m.resolve(rows[ok], paid_by=None)
+        m.resolve(rows[ok])
         failed = rows[~ok]
-        self.move(failed, self.entry_level_above_self(b.kind[failed], b.village[failed]), 1)
-
-    def entry_level_above_self(self, kinds: np.ndarray, villages: np.ndarray) -> np.ndarray:
-        level = np.full(len(kinds), VILLAGE, dtype=np.int8)
-        level[self.association_can_try(kinds)] = ASSOCIATION
-        return level
+        self.move(failed, self.entry_level(b.kind[failed], neighbour_points=False), 1)
 
     def serve_associations(self, rows: np.ndarray) -> None:
         if len(rows) == 0:
@@ -205,7 +201,7 @@ class Ladder:
         need = b.hours_needed[rows] - b.hours_done[rows]
         alloc, _ = fifo_serve(groups, b.arrived[rows], need, m.association_hours.ravel())
         b.hours_done[rows] += alloc
-        m.hours_used_handling(ASSOCIATION, groups, alloc)
+        m.hours_used_handling(ASSOCIATION, alloc)
         done = rows[b.hours_done[rows] >= b.hours_needed[rows] - 1e-9]
         if len(done) == 0:
             return
@@ -215,7 +211,7 @@ class Ladder:
         ok = m.streams["mediation"].random(len(done)) < success
         m.stats["mediation_attempts"] += len(done)
         m.stats["mediation_successes"] += np.count_nonzero(ok)
-        m.resolve(done[ok], paid_by=None)
+        m.resolve(done[ok])
         self.move(done[~ok], np.full(len(done) - np.count_nonzero(ok), VILLAGE, dtype=np.int8), 1)
 
     def serve_level(self, level: int, rows: np.ndarray) -> None:
@@ -226,13 +222,13 @@ class Ladder:
         need = b.hours_needed[rows] - b.hours_done[rows]
         alloc, order = fifo_serve(groups, b.arrived[rows], need, capacity)
         b.hours_done[rows] += alloc
-        m.hours_used_handling(level, groups, alloc)
+        m.hours_used_handling(level, alloc)
         finished = b.hours_done[rows] >= b.hours_needed[rows] - 1e-9
         done = rows[order][finished[order]]  # queue order, so money goes first-come first-served
         if len(done) == 0:
             return
         paid = m.pay_for_cases(level, done)
-        m.resolve(done[paid], paid_by=level)
+        m.resolve(done[paid])
         unpaid = done[~paid]
         # A village that cannot pay reports up to the township, which may (001: 事权多财权少).
         self.refer_up(unpaid[(b.level[unpaid] == VILLAGE) | (b.level[unpaid] == GRID)])

@@ -83,7 +83,6 @@ class CountyOffice(mesa.Agent):
         rate = m.regime.audit_rate
         audited = rng.random(m.n_units) < rate
         m.ledger.county("audits", float(audited.sum()) * rules.audit_cost)
-        m.audited_last = audited
         rows = np.flatnonzero(b.state == CONCEALED)
         if len(rows) == 0:
             return

@@ -45,7 +45,8 @@ def new_petitions(m: GovernanceModel) -> None:
     # it takes to go alone) come along if the village has enough of them to act together;
     # memory without division (type A) needs fewest (002; Tsai 2007).
     sympathisers = candidates[
-        (r.grievance[candidates] > 0.5 * thr) & (m.day - r.last_petition_day[candidates] >= rules.petition_cooldown_days)
+        (r.grievance[candidates] > 0.5 * thr)
+        & (m.day - r.last_petition_day[candidates] >= rules.petition_cooldown_days)
     ]
     aggrieved = np.bincount(r.village[sympathisers], minlength=m.n_villages)
     need = rules.collective_min / np.maximum(m.mobilisation, 0.05)

@@ -225,7 +225,10 @@ class ResidentRules(_Strict):
     )
     unsatisfied_relief: float = _fraction(0.3, "Share of the relief an unsatisfying settlement brings.")
     patience_days: float = Field(
-        30, gt=0, le=3650, description="Days a resident of average trust waits on a low rung before taking the case higher (001, 002)."
+        30,
+        gt=0,
+        le=3650,
+        description="Days a resident of average trust waits on a low rung before taking the case higher (001, 002).",
     )
     petition_threshold: float = Field(
         2.0,
@@ -524,7 +527,9 @@ class FiscalRules(_Strict):
         True, description="Units may borrow for matching funds and interception (001: 305 villages owe 170M yuan)."
     )
     debt_limit_per_resident: float = Field(
-        1000, ge=0, description="Most a village or township may owe per resident of its area; past it, no more borrowing (yuan)."
+        1000,
+        ge=0,
+        description="Most a village or township may owe per resident of its area; past it, no more borrowing (yuan).",
     )
     initial_village_debt: float = Field(0, ge=0, description="Debt per village at start (001: 500-600k average).")
     initial_township_debt: float = Field(0, ge=0, description="Debt per township at start (001: typically >1M).")

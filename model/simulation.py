@@ -82,7 +82,6 @@ class GovernanceModel(mesa.Model):
         self.credit = np.zeros((len(TASKS), self.n_units))
         self.prefers_hiding_petitions = np.zeros(self.n_units, dtype=bool)
         self.blamed = np.zeros(self.n_units)
-        self.audited_last = np.zeros(self.n_units, dtype=bool)
         self.projects = np.zeros(self.n_villages)
         self.resolved_by_level = np.zeros(len(LEVELS))
         self.wait_by_level = np.zeros(len(LEVELS))
@@ -329,7 +328,7 @@ class GovernanceModel(mesa.Model):
         )
         self.stats["incidents_total"] += n
         k = rows[known]
-        self.ladder.move(k, self.ladder.entry_level(self.book.kind[k], self.book.village[k]), 0)
+        self.ladder.move(k, self.ladder.entry_level(self.book.kind[k]), 0)
 
     def discover_hidden_cases(self) -> None:
         """Residents report, grid patrols and associations find hidden cases (002, 000)."""
@@ -365,7 +364,7 @@ class GovernanceModel(mesa.Model):
                 lambda r: np.where(self.kind_authority[b.kind[r]] <= ASSOCIATION, ASSOCIATION, VILLAGE).astype(np.int8),
                 "discovered_by_associations",
             ),
-            (by_resident, lambda r: self.ladder.entry_level(b.kind[r], b.village[r]), "reported_by_residents"),
+            (by_resident, lambda r: self.ladder.entry_level(b.kind[r]), "reported_by_residents"),
         ):
             found = rows[mask]
             if len(found):
@@ -391,7 +390,7 @@ class GovernanceModel(mesa.Model):
             return t * len(PLATFORMS) + self.kind_platform[b.kind[rows]], cap
         return self.kind_platform[b.kind[rows]].astype(np.int64), self.county_capacity
 
-    def hours_used_handling(self, level: int, groups: np.ndarray, alloc: np.ndarray) -> None:
+    def hours_used_handling(self, level: int, alloc: np.ndarray) -> None:
         self.stats[f"handling_hours_{LEVELS[level]}"] += float(alloc.sum())
 
     def pay_for_cases(self, level: int, rows: np.ndarray) -> np.ndarray:
@@ -414,7 +413,7 @@ class GovernanceModel(mesa.Model):
             led.draw("resolution", payer[ok], money[ok])
         return ok
 
-    def resolve(self, rows: np.ndarray, paid_by: int | None) -> None:
+    def resolve(self, rows: np.ndarray) -> None:
         """Close cases as resolved; residents judge the result (Beicai satisfaction, 002)."""
         if len(rows) == 0:
             return
@@ -489,7 +488,7 @@ class GovernanceModel(mesa.Model):
             self.last_project_day[village] = self.day
             self.stats["projects"] += 1
             settled = np.flatnonzero(works & (b.village == village))
-            self.resolve(settled, paid_by=None)
+            self.resolve(settled)
 
     # ---- residents ------------------------------------------------------------------------
     def grievance_and_trust(self) -> None:

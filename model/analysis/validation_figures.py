@@ -23,6 +23,19 @@ if TYPE_CHECKING:
 PASS, FAIL = "#2a7f62", "#b23a48"
 
 
+def _estimate_with_ci(ax, r, colour: str, **style) -> None:
+    """The estimate and its 95% interval, beside the per-seed points."""
+    ax.errorbar(
+        [0.3],
+        [r.estimate],
+        yerr=[[r.estimate - r.ci_low], [r.ci_high - r.estimate]],
+        fmt="o",
+        color=colour,
+        capsize=4,
+        **style,
+    )
+
+
 def fact_figure(f: FactResult, path: Path) -> Path:
     claims = f.claims
     n = len(claims)
@@ -42,15 +55,7 @@ def fact_figure(f: FactResult, path: Path) -> Path:
             d = np.array(c.data["arm"]) - np.array(c.data["base"])
             jitter = np.random.default_rng(0).uniform(-0.08, 0.08, len(d))
             ax.scatter(jitter, d, s=14, color="0.45", zorder=2)
-            ax.errorbar(
-                [0.3],
-                [r.estimate],
-                yerr=[[r.estimate - r.ci_low], [r.ci_high - r.estimate]],
-                fmt="o",
-                color=colour,
-                capsize=4,
-                zorder=3,
-            )
+            _estimate_with_ci(ax, r, colour, zorder=3)
             ax.axhline(0, color="0.2", lw=0.8, ls="--")
             ax.set_xlim(-0.4, 0.6)
             ax.set_xticks([])
@@ -64,14 +69,7 @@ def fact_figure(f: FactResult, path: Path) -> Path:
         elif c.claim.kind == "level":
             v = np.array(c.data["values"])
             ax.scatter(np.random.default_rng(0).uniform(-0.08, 0.08, len(v)), v, s=14, color="0.45")
-            ax.errorbar(
-                [0.3],
-                [r.estimate],
-                yerr=[[r.estimate - r.ci_low], [r.ci_high - r.estimate]],
-                fmt="o",
-                color=colour,
-                capsize=4,
-            )
+            _estimate_with_ci(ax, r, colour)
             ax.axhline(c.claim.threshold, color="0.2", lw=0.8, ls="--", label=f"threshold {c.claim.threshold:g}")
             ax.set_xlim(-0.4, 0.6)
             ax.set_xticks([])
