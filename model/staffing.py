@@ -55,15 +55,27 @@ class StaffingRule(ABC):
     ) -> None:
         """Quits over ``days`` days and refills of vacancies whose lag is over."""
 
+    def pay_shortfall(self, roster: Roster) -> np.ndarray:
+        """Each post's pay below the outside option, as a share of it (0 when paid enough)."""
+        s = self.scenario.staffing
+        pay = np.where(roster.role == VILLAGE_ROLE, s.village_pay, s.township_pay)
+        return np.maximum(0.0, (s.reference_pay - pay) / s.reference_pay)
+
+    def recruitment_lag(self, roster: Roster) -> np.ndarray:
+        """Days to fill each post once vacant: low pay thins the candidate pool (001)."""
+        s = self.scenario.staffing
+        lag = s.recruitment_lag_days * (1.0 + s.recruitment_pay_elasticity * self.pay_shortfall(roster))
+        return np.round(lag).astype(np.int32)
+
     def dismiss(self, roster: Roster, units: np.ndarray, day: int, rng: np.random.Generator) -> None:
         """Sanction: one post of each unit in ``units`` is vacated (leadership dismissed)."""
-        lag = self.scenario.staffing.recruitment_lag_days
+        lag = self.recruitment_lag(roster)
         for u in units:
             filled = np.flatnonzero((roster.unit == u) & roster.on_post)
             if len(filled):
                 slot = filled[0]
                 roster.on_post[slot] = False
-                roster.refill_day[slot] = day + lag
+                roster.refill_day[slot] = day + lag[slot]
                 self.dismissals += 1
 
 
@@ -115,24 +127,26 @@ class Establishment(StaffingRule):
         self, roster: Roster, day: int, days: int, overload: np.ndarray, blamed: np.ndarray, rng: np.random.Generator
     ) -> None:
         s = self.scenario.staffing
-        pay = np.where(roster.role == VILLAGE_ROLE, s.village_pay, s.township_pay)
-        shortfall = np.maximum(0.0, (s.reference_pay - pay) / s.reference_pay)
         hazard = (
             s.quit_hazard
-            * (1.0 + s.pay_elasticity * shortfall)
+            * (1.0 + s.pay_elasticity * self.pay_shortfall(roster))
             * (1.0 + s.burden_elasticity * overload[roster.unit])
             * (1.0 + s.blame_elasticity * blamed[roster.unit])
         )
         p_quit = 1.0 - np.exp(-hazard * days / 365.0)
-        draws = rng.random(len(p_quit))
-        quits = roster.on_post & (draws < p_quit)
+        # One draw of each kind per post every month, used or not: two scenarios on the same
+        # seed then see the same draws (common random numbers), so a higher hazard quits a
+        # superset of the posts rather than a different set.
+        quit_draws = rng.random(len(p_quit))
+        able_draws = rng.random(len(p_quit))
+        quits = roster.on_post & (quit_draws < p_quit)
         self.quits += int(quits.sum())
         roster.on_post[quits] = False
-        roster.refill_day[quits] = day + s.recruitment_lag_days
+        roster.refill_day[quits] = day + self.recruitment_lag(roster)[quits]
         due = ~roster.on_post & (roster.refill_day >= 0) & (roster.refill_day <= day)
         roster.on_post[due] = True
         roster.refill_day[due] = -1
-        roster.able[due] = rng.random(int(due.sum())) >= s.unable_share
+        roster.able[due] = able_draws[due] >= s.unable_share
 
 
 def make_staffing(scenario: Scenario) -> StaffingRule:
