@@ -124,7 +124,7 @@ class Collector:
         staff_mean = self.staff_days / max(self.rows, 1)
         departures = m.staffing.quits + m.staffing.dismissals
         hidden_mask = ((b.state == OPEN) & ~b.known) | (b.state == CONCEALED) | (b.state == DEFERRED)
-        hidden_res = np.unique(b.resident[hidden_mask])
+        hidden_res = np.unique(m.affected(hidden_mask.nonzero()[0])[0])
         r = m.residents
         summary: dict[str, object] = {
             "incidents_total": int(total),
@@ -169,7 +169,10 @@ class Collector:
             "hidden_grievance": float(r.grievance[hidden_res].sum() / len(r) * 1000.0),
             "local_settlement_share": st["resolved_locally"] / resolved if resolved else 0.0,
             "township_share": st["reached_township"] / max(total + st["petitions_true"], 1),
-            "mediation_success": st["mediation_successes"] / st["mediation_attempts"]
+            "mediation_success": st["disputes_settled_by_mediation"] / st["disputes_mediated"]
+            if st["disputes_mediated"]
+            else 0.0,
+            "mediation_attempt_success": st["mediation_successes"] / st["mediation_attempts"]
             if st["mediation_attempts"]
             else 0.0,
             "cadre_hours_by_unit": dict(zip(("village", "township"), self.hours_by_unit_kind.tolist(), strict=True)),

@@ -46,6 +46,7 @@ FIELDS: dict[str, type] = {
     "unit_arrived": np.int32,  # day it entered the books of its current unit (timeliness)
     "satisfied": np.int8,  # -1 until resolved, then 0 / 1
     "peak_level": np.int8,  # highest rung reached so far
+    "mediated": np.bool_,  # a neighbour point or association tried to mediate it
 }
 
 LOG_DTYPE = np.dtype(

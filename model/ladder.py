@@ -186,6 +186,7 @@ class Ladder:
             1,
         )
         ok = m.streams["mediation"].random(len(rows)) < p
+        b.mediated[rows] = True
         m.stats["mediation_attempts"] += len(rows)
         m.stats["mediation_successes"] += np.count_nonzero(ok)
         m.resolve(rows[ok])
@@ -209,6 +210,7 @@ class Ladder:
         beyond = self.authority[b.kind[done]] > ASSOCIATION
         success = m.association_success[a] * np.where(beyond, m.association_beyond[a], 1.0)
         ok = m.streams["mediation"].random(len(done)) < success
+        b.mediated[done] = True
         m.stats["mediation_attempts"] += len(done)
         m.stats["mediation_successes"] += np.count_nonzero(ok)
         m.resolve(done[ok])
@@ -243,9 +245,9 @@ class Ladder:
         b.state[due] = OPEN
         b.severity[due] *= rules.promise_severity_factor
         b.hours_done[due] = 0.0
-        res = b.resident[due]
+        res, case = m.affected(due)
         r = m.residents
-        np.add.at(r.grievance, res, m.spec.residents.grievance_broken_promise * b.people[due])
+        np.add.at(r.grievance, res, (m.spec.residents.grievance_broken_promise * m.weight(due))[case])
         r.trust[res] = np.maximum(r.trust[res] - m.spec.residents.trust_loss_broken_promise, 0.0)
         m.stats["promises_broken"] += len(due)
         # A broken promise is taken one rung higher than where it was made (Minzner 2006),

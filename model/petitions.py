@@ -225,8 +225,8 @@ def make_promises(m: GovernanceModel) -> None:
     b.ready[rows] = m.day + rules.promise_days
     b.deferrals[rows] += 1
     relief = 0.5 * m.spec.residents.resolution_relief * b.severity[rows]
-    res = b.resident[rows]
-    m.residents.grievance[res] = np.maximum(m.residents.grievance[res] - relief, 0.0)
+    res, case = m.affected(rows)
+    m.residents.grievance[res] = np.maximum(m.residents.grievance[res] - relief[case], 0.0)
     m.stats["promises"] += len(rows)
 
 

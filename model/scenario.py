@@ -90,6 +90,13 @@ class IncidentKind(_Strict):
     )
     report_prob: float = _fraction(0.05, "Daily probability that the resident reports a hidden case.")
     growth: float = Field(0.01, ge=0, le=0.2, description="Daily relative severity growth while unresolved.")
+    affected: int = Field(
+        1,
+        ge=1,
+        le=1000,
+        description="Residents one case hurts: a land acquisition takes the land of a villagers' group, "
+        "pollution reaches the neighbours (001: such cases turn into collective petitions).",
+    )
 
 
 def _default_kinds() -> dict[str, IncidentKind]:
@@ -119,6 +126,9 @@ def _default_kinds() -> dict[str, IncidentKind]:
             platform="governance",
             growth=0.015,
             report_prob=0.3,
+            # A villagers' group 村民小组 of ~10 households loses land together (assumption:
+            # the essays name the cases, 001, not their size).
+            affected=30,
         ),
         "labour_wage": k(
             rate=5,
@@ -152,6 +162,7 @@ def _default_kinds() -> dict[str, IncidentKind]:
             hidden_share=0.6,
             report_prob=0.02,
             growth=0.02,
+            affected=10,  # the households next to a polluting workshop (assumption)
         ),
         "illegal_construction": k(
             rate=3,

@@ -16,8 +16,10 @@ DEMO = "demo.yaml"
 # (lever, source, base scenario, base overrides, arm overrides, metric, direction)
 LEVERS = [
     ("one-vote veto", "000", "comprehensive.yaml", {}, {"regime.name": "veto"}, "interceptions", +1),
+    # Read on effort: reported petitions usually rise too, but about one veto run in eight
+    # falls into the give-up trap (README, "What the model shows") and reports more.
     ("comprehensive assessment", "000", DEMO, {"regime.name": "veto"}, {"regime.name": "comprehensive"},
-     "petitions_reported", +1),
+     "cadre_hours_share.handling", +1),
     ("consultative 减压多予", "000", DEMO, {}, {"regime.name": "consultative", "burden.paperwork_hours_per_staff": 1.0},
      "cadre_hours_share.handling", +1),
     # Under the veto cadres answer costlier interception with more stability hours (an
@@ -25,8 +27,10 @@ LEVERS = [
     ("interception effort", "000", DEMO, {}, {"cadres.hours_per_interception": 400}, "interceptions", -1),
     ("interception cost", "000", "veto.yaml", {}, {"cadres.interception_cost": 9000}, "interception_spending", +1),
     ("promises", "000", DEMO, {}, {"cadres.task_priors.promising": 0.2}, "deferred_promises", +1),
-    # 000: interception and promises cost money; "when there is no money, they falsify".
-    ("borrowing (no money left)", "000, 001", "fiscal_squeeze.yaml", {"regime.name": "veto"},
+    # 000: interception and promises cost money; "when there is no money, they falsify". The
+    # veto's threshold is set within reach of the squeezed township (~200 petitions per 10k a
+    # year): far above it nothing pays any more (the give-up trap, README) and nobody falsifies.
+    ("borrowing (no money left)", "000, 001", "fiscal_squeeze.yaml", {"regime.name": "veto", "regime.threshold": 150.0},
      {"fiscal.borrowing": False}, "concealed_incidents", +1),
     ("concealment", "000", "veto.yaml", {}, {"cadres.task_priors.reporting": 0.2}, "concealed_incidents", +1),
     # Audits deter: with data audits certain, concealment stops paying (000: 瞒天过海 found out).
@@ -71,9 +75,10 @@ LEVERS = [
      "discovered_by_associations", -1),
     ("neighbour points 睦邻点", "003", DEMO, {}, {"neighbour_points.enabled": False}, "local_settlement_share", -1),
     ("response-time target", "004", DEMO, {}, {"burden.response_target_days": 0.5}, "timeliness_rate", -1),
-    # Strong collective memory (D) mediates more successfully than atomised B (002).
+    # Strong collective memory (D) mediates more successfully than atomised B (002), per
+    # attempt at the neighbour point; per dispute both settle ~97% (the platform catches the rest).
     ("village typology A/B/C/D", "002", DEMO, {"county.typology_mix": {"A": 0, "B": 1, "C": 0, "D": 0}},
-     {"county.typology_mix": {"A": 0, "B": 0, "C": 0, "D": 1}}, "mediation_success", +1),
+     {"county.typology_mix": {"A": 0, "B": 0, "C": 0, "D": 1}}, "mediation_attempt_success", +1),
 ]
 
 

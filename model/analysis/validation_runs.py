@@ -14,11 +14,13 @@ A run is a pure function of (scenario file, overrides, seed, years, code version
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +53,19 @@ class ValidationRun:
 
     @property
     def key(self) -> str:
-        return json.dumps([self.scenario, [[k, _thaw(v)] for k, v in self.overrides], self.seed, self.years])
+        """Cache key: the run and the code that computes it, so a persisted cache never
+        answers for a changed model or changed metric definitions."""
+        return json.dumps(
+            [run_version(), self.scenario, [[k, _thaw(v)] for k, v in self.overrides], self.seed, self.years]
+        )
+
+
+@lru_cache(maxsize=1)
+def run_version() -> str:
+    """The model's code version plus a hash of this module, which derives the metrics."""
+    from model.version import code_version
+
+    return f"{code_version()}/{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:8]}"
 
 
 def _freeze(value: Any) -> Any:
@@ -183,6 +197,7 @@ def _derived(model: Any, summary: dict[str, Any], days: int) -> dict[str, float]
     return {
         "service_share": hours["handling"] + hours["patrol"],
         "service_to_stability": (hours["handling"] + hours["patrol"]) / max(hours["stability"], 1e-6),
+        "patrol_to_stability": hours["patrol"] / max(hours["stability"], 1e-6),
         "hours_entropy": float(-(nz * np.log(nz)).sum() / np.log(len(TASKS))),
         "hours_top_share": float(h.max()),
         "utilisation": handling_used / max(handling_available, 1e-9),
