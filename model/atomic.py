@@ -11,10 +11,18 @@ from pathlib import Path
 
 import pandas as pd
 
+TEMPORARY_PATTERN = ".*.tmp"
+"""Glob of the temporary files written here (``.<name>.<random>.tmp``): a process killed
+mid-write leaves one behind; readers skip dot-files, and a cleanup can remove them."""
+
+
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -27,8 +35,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temporary_beside(path)
     os.close(fd)
     try:
         frame.to_parquet(tmp, index=False)
@@ -36,3 +43,10 @@ def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_temporaries(folder: Path) -> None:
+    """Delete the temporary files a killed writer left in ``folder``. Only safe while nobody
+    is writing there."""
+    for tmp in folder.glob(TEMPORARY_PATTERN):
+        tmp.unlink(missing_ok=True)

@@ -1,6 +1,7 @@
-"""Experiments end to end on the real model (scenarios/demo.yaml): backends agree, a killed
-sweep resumes to the same store, failing runs are recorded while the sweep goes on, and the
-command line reports bad experiment files with exit code 2."""
+"""Experiments end to end on the real model (scenarios/demo.yaml): backends agree, worker
+processes record their own runs, a killed sweep resumes to the same store, failing runs are
+recorded while the sweep goes on, and the command line reports bad experiment files with exit
+code 2."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from model.atomic import TEMPORARY_PATTERN
 from model.sweep import RunStore, load_experiment, run_experiment
 from model.sweep.cli import main as sweep_main
 
@@ -89,16 +91,30 @@ def test_reference_store_holds_every_run_once_with_paired_seeds(reference: Path)
     assert manifest["params"] == {"regime.name": "veto", "staffing.fill_rate": 0.68}
 
 
-def test_two_workers_give_the_same_table_as_one(grid_file: Path, reference: Path,
-                                                tmp_path: Path) -> None:
-    run_experiment(grid_file, tmp_path, workers=2, progress=False)
+def forbid_writing_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make this (the sweep's) process fail if it writes a run: workers must record them.
+    Worker processes import the store afresh, so the patch does not reach them."""
+    def write(*_args: object) -> None:
+        raise AssertionError("the sweep's own process wrote a run that a worker should have")
+
+    monkeypatch.setattr(RunStore, "write", write)
+
+
+def test_two_workers_record_their_own_runs_and_give_the_same_table_as_one(
+        grid_file: Path, reference: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    forbid_writing_runs_here(monkeypatch)
+    result = run_experiment(grid_file, tmp_path, workers=2, progress=False)
+    assert result.complete
+    assert not result.summary["worker"].str.endswith(f":{os.getpid()}").any()
     pd.testing.assert_frame_equal(results_table(tmp_path), results_table(reference))
     pd.testing.assert_frame_equal(timeseries_table(tmp_path), timeseries_table(reference))
 
 
-def test_dask_local_cluster_gives_the_same_table_as_one_worker(grid_file: Path,
-                                                               reference: Path,
-                                                               tmp_path: Path) -> None:
+def test_dask_local_cluster_workers_record_their_runs_and_give_the_same_table_as_one_worker(
+        grid_file: Path, reference: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    forbid_writing_runs_here(monkeypatch)  # a LocalCluster's workers share this disk
     run_experiment(grid_file, tmp_path, workers=2, backend="dask", progress=False)
     pd.testing.assert_frame_equal(results_table(tmp_path), results_table(reference))
 
@@ -109,6 +125,16 @@ def test_rerunning_a_finished_sweep_runs_nothing(grid_file: Path, reference: Pat
     assert result.ran == 0 and result.skipped == 12
     after = {p.name: p.stat().st_mtime_ns for p in (reference / "runs").iterdir()}
     assert after == before
+
+
+def test_worker_processes_load_the_model_but_not_the_design_libraries() -> None:
+    # The W&B sweeps library takes ~2 s to import and only the sweep's own process designs.
+    # A worker re-imports the script that started the sweep, hence run_experiment too.
+    probe = ("import sys, model.sweep.preload; from model.sweep import run_experiment; "
+             "print('model.runner' in sys.modules, 'sweeps' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True, timeout=SUBPROCESS_TIMEOUT)
+    assert done.stdout.split() == ["True", "False"], done.stderr
 
 
 def _cli(*args: str) -> list[str]:
@@ -160,8 +186,8 @@ def test_interrupted_sweep_resumes_to_the_store_of_an_uninterrupted_run(
     assert f"{12 - partial} run now, {partial} already in the store" in resumed.stdout
     pd.testing.assert_frame_equal(results_table(tmp_path), results_table(reference))
     pd.testing.assert_frame_equal(timeseries_table(tmp_path), timeseries_table(reference))
-    leftovers = [p for p in tmp_path.rglob(".tmp-*")]
-    assert leftovers == []
+    leftovers = list(tmp_path.rglob(TEMPORARY_PATTERN))
+    assert leftovers == [], "temporaries of killed writes are removed when the store reopens"
 
 
 @pytest.mark.parametrize("case, edit, field", [

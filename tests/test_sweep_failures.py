@@ -1,5 +1,7 @@
 """A run that raises, or whose worker process dies, is recorded as failed and the sweep goes
-on to finish every other run, on every backend, without hanging.
+on to finish every other run, on every backend, without hanging. A worker that cannot reach
+the store sends its run back and the sweep records it; a reopened store drops what killed
+writers left half-written; workers never run a stale or half-imported model.
 
 The run functions here are injected (``run_fn=``): module-level so worker processes can
 import them, cheap so the tests are about the execution machinery, not the model.
@@ -16,7 +18,17 @@ import cloudpickle
 import pandas as pd
 import pytest
 
-from model.sweep import RunSpec, experiment_from_dict, run_experiment
+from model.sweep import (
+    RunSpec,
+    RunStore,
+    backends,
+    experiment_from_dict,
+    preload,
+    run_experiment,
+    run_specs,
+    static_design,
+)
+from model.sweep.worker import RecordRun
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "scenarios" / "demo.yaml"
@@ -75,6 +87,8 @@ def test_a_run_that_raises_is_recorded_as_failed_and_the_others_finish(
     record = json.loads((tmp_path / "manifest" / f"{failed['run_id'].iloc[0]}.json").read_text())
     assert record["status"] == "failed"
     assert "raises_for_one_configuration" in record["traceback"]
+    in_this_process = record["worker"].endswith(f":{os.getpid()}")
+    assert in_this_process == (workers == 0), "written by the worker that ran it"
     finished = summary[summary["status"] == "finished"]
     expected = 100 * (1 - finished["staffing.fill_rate"]) + finished["seed"] % 7
     assert finished["backlog_end"].tolist() == pytest.approx(expected.tolist())
@@ -100,6 +114,55 @@ def test_a_worker_that_dies_fails_only_its_run_and_the_sweep_does_not_hang(
     assert "worker process died" in failed["error"].iloc[0]
 
 
+def test_a_worker_that_cannot_see_the_store_sends_the_run_back_and_the_sweep_records_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = run_specs(experiment(), static_design(experiment()))[0]
+    elsewhere = RecordRun(run_fn=fake_model, store_root=str(tmp_path / "elsewhere"),
+                          store_id="another-store", experiment_name="failures")
+    report = elsewhere(spec)
+    assert report.status == "finished" and report.unrecorded is not None
+    assert report.unrecorded.metrics == fake_model(spec)
+    assert not (tmp_path / "elsewhere").exists(), "nothing written where the store is not"
+
+    # A Dask worker without the shared directory: the sweep's process records its runs.
+    monkeypatch.setattr(RunStore, "is_store", lambda self, store_id: False)
+    result = run_experiment(experiment(), tmp_path / "out", workers=0, run_fn=fake_model,
+                            progress=False)
+    assert result.complete and len(result.summary) == 9
+
+
+def test_reopening_a_store_removes_what_killed_writers_left_and_keeps_its_identity(
+        tmp_path: Path) -> None:
+    run_experiment(experiment(), tmp_path, workers=0, run_fn=fake_model, progress=False)
+    identity = RunStore(tmp_path).store_id()
+    half_written = [tmp_path / "runs" / ".c00000-r0000.parquet.k1ll3d.tmp",
+                    tmp_path / "manifest" / ".c00000-r0001.json.k1ll3d.tmp"]
+    for path in half_written:
+        path.write_bytes(b"half a file")
+    result = run_experiment(experiment(), tmp_path, workers=0, run_fn=fake_model,
+                            progress=False)
+    assert result.ran == 0 and result.complete
+    assert not any(path.exists() for path in half_written)
+    assert len(identity) == 32 and RunStore(tmp_path).store_id() == identity
+
+
+def test_pools_started_after_the_model_files_changed_load_the_model_afresh(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(backends, "_preloaded_source", None)
+    monkeypatch.setattr(backends, "_model_source", lambda: "as first loaded")
+    assert backends.worker_context("forkserver").get_start_method() == "forkserver"
+    monkeypatch.setattr(backends, "_model_source", lambda: "edited since, e.g. in a notebook")
+    assert backends.worker_context("forkserver").get_start_method() == "spawn"
+
+
+def test_a_model_file_that_fails_to_import_does_not_kill_the_fork_server(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "half_edited_model.py").write_text("raise SyntaxError('mid-edit')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(preload, "WORKER_MODULES", ("half_edited_model", "json"))
+    preload._import_worker_modules()  # the runs will import it themselves and say why
+
+
 def test_a_metric_the_model_does_not_output_stops_the_sweep_naming_what_exists(
         tmp_path: Path) -> None:
     from model.sweep import ExperimentError
@@ -114,3 +177,4 @@ def test_a_metric_the_model_does_not_output_stops_the_sweep_naming_what_exists(
            "summary; available: " in message
     assert "hidden_grievance" in message  # the list of what the model does output
     assert not list((tmp_path / "runs").glob("*.parquet"))
+    assert not list((tmp_path / "manifest").glob("*.json")), "a mistake, not a failed run"

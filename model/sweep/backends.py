@@ -1,9 +1,10 @@
 """Where runs execute: in this process, in local worker processes, or on a Dask cluster.
 
-Every backend takes run specifications and yields their outcomes as they complete. A run
-that raises comes back as a ``failed`` outcome from the worker itself (``execute_run``); a
-worker that *dies* (killed, out of memory, segfault) is handled here, so the sweep neither
-stops nor hangs:
+Every backend takes run specifications and a task (``model.sweep.worker.RecordRun``: run,
+record in the store, report) and yields the tasks' ``RunReport``s as they complete. A run
+that raises comes back as a ``failed`` report from the worker itself; a worker that *dies*
+(killed, out of memory, segfault) is handled here, and its run reported as failed for the
+parent to record, so the sweep neither stops nor hangs:
 
 - local processes: a dead worker breaks the whole ``ProcessPoolExecutor``
   (``BrokenProcessPool``) and fails every run in flight. The pool is rebuilt and the runs
@@ -13,9 +14,9 @@ stops nor hangs:
   ``KilledWorker``, which is recorded as a failed run.
 
 Ctrl-C (or SIGTERM, which the command line turns into the same thing) stops submitting new
-runs, lets the runs in flight finish and yields them, then raises KeyboardInterrupt; a
-second Ctrl-C abandons the runs in flight. Results do not depend on the backend: a run is a
-pure function of its specification.
+runs, lets the runs in flight finish (their workers record them) and yields them, then
+raises KeyboardInterrupt; a second Ctrl-C abandons the runs in flight. Results do not depend
+on the backend: a run is a pure function of its specification.
 """
 
 from __future__ import annotations
@@ -25,15 +26,24 @@ import os
 import signal
 import sys
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
-from model.sweep.runs import RunFunction, RunOutcome, RunSpec, execute_run, lost_outcome
+from model.sweep.runs import RunReport, RunSpec, lost_report
 
 PREFETCH_PER_WORKER = 2
 """Runs queued per worker: enough to keep workers busy, few enough that Ctrl-C is quick."""
+
+PRELOAD_MODULE = "model.sweep.preload"
+"""Imported once by the fork server, which forks every worker with the model loaded."""
+
+_preloaded_source: str | None = None
+"""The model's source hash when this process's fork server was told to preload it."""
+
+Task = Callable[[RunSpec], RunReport]
+"""What a worker executes for one run (``model.sweep.worker.RecordRun``)."""
 
 
 class Backend(Protocol):
@@ -41,7 +51,7 @@ class Backend(Protocol):
 
     def __enter__(self) -> Backend: ...
     def __exit__(self, *exc: object) -> None: ...
-    def run(self, specs: Sequence[RunSpec], run_fn: RunFunction) -> Iterator[RunOutcome]: ...
+    def run(self, specs: Sequence[RunSpec], task: Task) -> Iterator[RunReport]: ...
 
 
 def default_workers() -> int:
@@ -64,9 +74,33 @@ class InProcessBackend:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def run(self, specs: Sequence[RunSpec], run_fn: RunFunction) -> Iterator[RunOutcome]:
+    def run(self, specs: Sequence[RunSpec], task: Task) -> Iterator[RunReport]:
         for spec in specs:
-            yield execute_run(run_fn, spec)
+            yield task(spec)
+
+
+def _model_source() -> str:
+    """The hash of the model's files as they are now (``code_version`` caches its own)."""
+    from model.version import source_hash
+
+    return source_hash.__wrapped__()
+
+
+def worker_context(start_method: str) -> multiprocessing.context.BaseContext:
+    """The multiprocessing context for a new pool. With 'forkserver', the server (one per
+    process, started with the first pool) preloads the model; if the model's files changed
+    since, as in a notebook session, new pools use 'spawn' so workers run the current code."""
+    global _preloaded_source
+    if start_method != "forkserver":
+        return multiprocessing.get_context(start_method)
+    source = _model_source()
+    if _preloaded_source is None:
+        # '__main__' is multiprocessing's own default preload, kept for scripts' functions.
+        multiprocessing.set_forkserver_preload(["__main__", PRELOAD_MODULE])
+        _preloaded_source = source
+    if source != _preloaded_source:
+        return multiprocessing.get_context("spawn")
+    return multiprocessing.get_context("forkserver")
 
 
 def _ignore_sigint() -> None:
@@ -78,7 +112,10 @@ class LocalBackend:
     """Worker processes on this machine (``ProcessPoolExecutor``, 'forkserver' or 'spawn').
 
     'fork' is avoided: it copies the parent's threads and locks (tqdm's monitor, Dask's
-    event loop) into children, which can deadlock them.
+    event loop) into children, which can deadlock them. The fork server imports the model
+    once (``model.sweep.preload``), so a worker starts in milliseconds, not seconds; it lives
+    as long as this process, so a second sweep (or a pool rebuilt after a worker died) starts
+    at once.
     """
 
     def __init__(self, workers: int | None = None, start_method: str | None = None):
@@ -94,8 +131,8 @@ class LocalBackend:
         self._shutdown(abandon=exc[0] is not None)
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        context = multiprocessing.get_context(self.start_method)
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+        return ProcessPoolExecutor(max_workers=self.workers,
+                                   mp_context=worker_context(self.start_method),
                                    initializer=_ignore_sigint)
 
     def _shutdown(self, abandon: bool) -> None:
@@ -113,10 +150,10 @@ class LocalBackend:
             if process.is_alive():
                 process.terminate()
 
-    def run(self, specs: Sequence[RunSpec], run_fn: RunFunction) -> Iterator[RunOutcome]:
+    def run(self, specs: Sequence[RunSpec], task: Task) -> Iterator[RunReport]:
         pending = deque(specs)
         suspects: deque[RunSpec] = deque()  # in flight when a worker died: retried alone
-        in_flight: dict[Future[RunOutcome], tuple[RunSpec, bool]] = {}
+        in_flight: dict[Future[RunReport], tuple[RunSpec, bool]] = {}
         capacity = self.workers * PREFETCH_PER_WORKER
         stopping = False
         if self._pool is None:
@@ -126,11 +163,11 @@ class LocalBackend:
                 if suspects:
                     if not in_flight:
                         spec = suspects.popleft()
-                        in_flight[self._pool.submit(execute_run, run_fn, spec)] = (spec, True)
+                        in_flight[self._pool.submit(task, spec)] = (spec, True)
                 else:
                     while pending and len(in_flight) < capacity:
                         spec = pending.popleft()
-                        in_flight[self._pool.submit(execute_run, run_fn, spec)] = (spec, False)
+                        in_flight[self._pool.submit(task, spec)] = (spec, False)
             if not in_flight:
                 break
             try:
@@ -152,19 +189,19 @@ class LocalBackend:
                 except BrokenProcessPool:
                     broken = True
                     if alone:
-                        yield lost_outcome(spec, "the worker process died while running this "
-                                           "run (killed, out of memory or crashed); it was "
-                                           "retried alone and died again")
+                        yield lost_report(spec, "the worker process died while running this "
+                                          "run (killed, out of memory or crashed); it was "
+                                          "retried alone and died again")
                     else:
                         suspects.append(spec)
                 except Exception as exc:  # e.g. an unpicklable result
-                    yield lost_outcome(spec, f"{type(exc).__name__}: {exc}")
+                    yield lost_report(spec, f"{type(exc).__name__}: {exc}")
             if broken:
                 for future, (spec, alone) in list(in_flight.items()):
                     if future.done() and not future.cancelled() and future.exception() is None:
                         yield future.result()  # finished before the pool broke
                     elif alone:
-                        yield lost_outcome(spec, "the worker process died while running this run")
+                        yield lost_report(spec, "the worker process died while running this run")
                     else:
                         suspects.append(spec)
                 in_flight.clear()
@@ -174,7 +211,7 @@ class LocalBackend:
             raise KeyboardInterrupt
 
     @staticmethod
-    def _cancel_queued(in_flight: dict[Future[RunOutcome], Any]) -> None:
+    def _cancel_queued(in_flight: dict[Future[RunReport], Any]) -> None:
         for future in list(in_flight):
             if future.cancel():  # not started yet
                 del in_flight[future]
@@ -184,8 +221,10 @@ class DaskBackend:
     """A Dask distributed cluster: a scheduler address, or a LocalCluster started here.
 
     On Slurm, start the cluster with dask-jobqueue and pass its scheduler address
-    (``docs/experiments.md``). Results travel back to this process, which alone writes the
-    run store, so workers need no shared file system (the scenario file excepted).
+    (``docs/experiments.md``). Workers that see the store's directory (a LocalCluster, or a
+    shared file system) record their runs in it; the others send the outcome back to this
+    process, which records it, so workers need no shared file system (the scenario file
+    excepted).
     """
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None):
@@ -215,7 +254,7 @@ class DaskBackend:
             self._cluster.close()
         self._client = self._cluster = None
 
-    def run(self, specs: Sequence[RunSpec], run_fn: RunFunction) -> Iterator[RunOutcome]:
+    def run(self, specs: Sequence[RunSpec], task: Task) -> Iterator[RunReport]:
         from dask.distributed import wait as dask_wait
 
         client = self._client
@@ -226,7 +265,7 @@ class DaskBackend:
         while pending or in_flight:
             while pending and not stopping and len(in_flight) < capacity:
                 spec = pending.popleft()
-                future = client.submit(execute_run, run_fn, spec, pure=False,
+                future = client.submit(task, spec, pure=False,
                                        key=f"run-{spec.run_id}-{os.urandom(4).hex()}")
                 in_flight[future] = spec
             if not in_flight:
@@ -246,7 +285,7 @@ class DaskBackend:
                 try:
                     yield future.result()
                 except Exception as exc:  # KilledWorker, lost connection to a worker, ...
-                    yield lost_outcome(spec, f"{type(exc).__name__}: {exc}")
+                    yield lost_report(spec, f"{type(exc).__name__}: {exc}")
                 finally:
                     future.release()
         if stopping:

@@ -16,14 +16,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sweeps
-from sweeps.params import HyperParameter, HyperParameterSet
 
 from model.sweep import seeds
 from model.sweep.experiment import MAX_CONFIGURATIONS, Experiment
+
+if TYPE_CHECKING:
+    import sweeps
+    from sweeps.params import HyperParameter
+
+
+def _engine() -> ModuleType:
+    """The W&B sweeps engine, imported when a design is first made rather than with this
+    module: it takes ~2 s (jsonschema), and every local worker process re-imports the script
+    that started the sweep, and with it ``run_experiment`` and this module."""
+    import sweeps
+
+    return sweeps
 
 
 @dataclass(frozen=True)
@@ -71,7 +83,7 @@ def grid_design(experiment: Experiment) -> list[Configuration]:
     config = experiment.engine_config()
     cap = experiment.sweep.run_cap
     limit = min(cap, MAX_CONFIGURATIONS) if cap else MAX_CONFIGURATIONS
-    proposals = sweeps.next_runs(config, [], n=limit + 1)
+    proposals = _engine().next_runs(config, [], n=limit + 1)
     points = [_from_engine(run, experiment) for run in proposals if run is not None]
     if len(points) > limit and cap is None:
         raise ValueError(f"the grid has more than {limit} points")
@@ -82,7 +94,7 @@ def grid_design(experiment: Experiment) -> list[Configuration]:
 def random_proposal(experiment: Experiment, index: int) -> dict[str, Any]:
     """Proposal ``index`` of a random sweep: a pure function of (experiment seed, index)."""
     with seeds.seeded_global_state(seeds.proposal_seed(experiment.seed, index)):
-        run = sweeps.next_run(experiment.engine_config(), [])
+        run = _engine().next_run(experiment.engine_config(), [])
     return _from_engine(run, experiment)
 
 
@@ -114,7 +126,7 @@ def bayes_batch(experiment: Experiment, start: int, history: list[Outcome]) -> l
     proposals = []
     for offset in range(size):
         with seeds.seeded_global_state(seeds.proposal_seed(experiment.seed, start + offset)):
-            run = sweeps.next_run(config, runs)
+            run = _engine().next_run(config, runs)
         params = _from_engine(run, experiment)
         proposals.append(params)
         runs.append(_to_engine(Outcome(params, "pending"), name))
@@ -122,17 +134,20 @@ def bayes_batch(experiment: Experiment, start: int, history: list[Outcome]) -> l
 
 
 def _to_engine(outcome: Outcome, metric: str) -> sweeps.SweepRun:
-    state = {"finished": sweeps.RunState.finished, "failed": sweeps.RunState.failed,
-             "pending": sweeps.RunState.pending}[outcome.state]
+    engine = _engine()
+    state = {"finished": engine.RunState.finished, "failed": engine.RunState.failed,
+             "pending": engine.RunState.pending}[outcome.state]
     summary = {metric: outcome.value} if math.isfinite(outcome.value) else {}
     if outcome.state == "finished" and not summary:
-        state = sweeps.RunState.failed
-    return sweeps.SweepRun(config={k: {"value": v} for k, v in outcome.params.items()},
+        state = engine.RunState.failed
+    return engine.SweepRun(config={k: {"value": v} for k, v in outcome.params.items()},
                            state=state, summary_metrics=summary)
 
 
 def _parameters(experiment: Experiment) -> tuple[list[HyperParameter], list[HyperParameter]]:
     """(varied, constant) parameters in the engine's order."""
+    from sweeps.params import HyperParameter, HyperParameterSet
+
     params = HyperParameterSet.from_config(experiment.sweep.parameters)
     varied = [p for p in params if p.type != HyperParameter.CONSTANT]
     constant = [p for p in params if p.type == HyperParameter.CONSTANT]

@@ -27,8 +27,9 @@ from model.sweep.experiment import (
     ExperimentError,
     load_experiment,
 )
-from model.sweep.runs import RunFunction, RunOutcome, RunSpec, run_model
+from model.sweep.runs import RunFunction, RunReport, RunSpec, run_model
 from model.sweep.store import RunStore, run_id
+from model.sweep.worker import RecordRun
 
 DEFAULT_OUT_ROOT = Path("runs")
 """Where a sweep writes when no --out is given: runs/<experiment name> (git-ignored)."""
@@ -131,8 +132,8 @@ class _Progress:
         self._postfix()
         self.bar.refresh()
 
-    def update(self, outcome: RunOutcome) -> None:
-        if outcome.status == "finished":
+    def update(self, report: RunReport) -> None:
+        if report.status == "finished":
             self.done += 1
         else:
             self.failed += 1
@@ -151,22 +152,24 @@ class _Sweep:
         self.experiment = experiment
         self.store = store
         self.backend = backend
-        self.run_fn = run_fn
+        self.task = RecordRun.into(store, run_fn, experiment.name)
         self.progress = progress
         self.ran = 0
 
     def execute(self, specs: Sequence[RunSpec]) -> None:
+        """Run what the store lacks; workers record their runs, this process the rest."""
         done = self.store.finished_ids()
         todo = [s for s in specs if s.run_id not in done]
         if not todo:
             return
-        for outcome in self.backend.run(todo, self.run_fn):
-            if outcome.error_type == "MissingMetricError":  # a mistake in the file: stop
-                why = (outcome.error or "").removeprefix("MissingMetricError: ")
+        for report in self.backend.run(todo, self.task):
+            if report.error_type == "MissingMetricError":  # a mistake in the file: stop
+                why = (report.error or "").removeprefix("MissingMetricError: ")
                 raise ExperimentError(f"{self.experiment.origin}: field 'metrics': {why}")
-            self.store.write(outcome, self.experiment.name)
+            if report.unrecorded is not None:  # no worker wrote it (lost, or no shared disk)
+                self.store.write(report.unrecorded, self.experiment.name)
             self.ran += 1
-            self.progress.update(outcome)
+            self.progress.update(report)
 
     def run_static(self) -> None:
         configurations = static_design(self.experiment)

@@ -1,9 +1,11 @@
-"""One run of an experiment: its specification, its execution in a worker, its outcome.
+"""One run of an experiment: its specification, its execution in a worker, its outcome, and
+the short report the worker sends back once it has recorded that outcome in the store.
 
-``execute_run`` is what a worker process executes. It never raises for a failing model: an
-exception becomes a ``failed`` outcome carrying its traceback, so the sweep goes on. The
-run function is injectable (``run_fn(spec) -> result``) for tests and custom models; the
-default, ``run_model``, loads the scenario with the run's overrides and calls the runner.
+``execute_run`` runs one specification in a worker (``model.sweep.worker`` then records the
+outcome). It never raises for a failing model: an exception becomes a ``failed`` outcome
+carrying its traceback, so the sweep goes on. The run function is injectable
+(``run_fn(spec) -> result``) for tests and custom models; the default, ``run_model``, loads
+the scenario with the run's overrides and calls the runner.
 """
 
 from __future__ import annotations
@@ -57,6 +59,29 @@ class RunOutcome:
     duration_s: float = 0.0
     worker: str = ""
     code_version: str = ""
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What the sweep's parent process hears about one run: enough for the progress bar, the
+    counts and the check for a mistaken metric name.
+
+    The outcome itself (metrics, time series, traceback) is written into the store by the
+    worker that ran it, so the parent neither receives nor writes it and stays off the cores
+    the workers need. ``unrecorded`` carries the whole outcome when no worker wrote it (the
+    worker could not reach the store, or died): the parent records it.
+    """
+
+    run_id: str
+    status: str  # "finished" or "failed"
+    error: str | None = None
+    error_type: str | None = None
+    unrecorded: RunOutcome | None = None
+
+    @classmethod
+    def of(cls, outcome: RunOutcome, recorded: bool) -> RunReport:
+        return cls(run_id=outcome.spec.run_id, status=outcome.status, error=outcome.error,
+                   error_type=outcome.error_type, unrecorded=None if recorded else outcome)
 
 
 class MissingMetricError(KeyError):
@@ -185,3 +210,8 @@ def lost_outcome(spec: RunSpec, why: str) -> RunOutcome:
     """A run whose worker died under it (killed, out of memory, segfault)."""
     return RunOutcome(spec=spec, status="failed", error=why, error_type="WorkerLost",
                       traceback=why, started_at=time.time(), code_version=_code_version())
+
+
+def lost_report(spec: RunSpec, why: str) -> RunReport:
+    """The report of a run whose worker died under it: the parent records the failure."""
+    return RunReport.of(lost_outcome(spec, why), recorded=False)

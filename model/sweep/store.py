@@ -16,6 +16,11 @@ A run is done when ``runs/<run_id>.parquet`` exists: it is written last, by rena
 temporary file in the same directory (``os.replace`` is atomic), so a crash leaves either a
 complete run or none. Temporary files start with a dot, which pyarrow's dataset reader
 skips, so ``pandas.read_parquet(OUT / "runs")`` is always a consistent table.
+
+Runs are written by the worker process that ran them (``model.sweep.worker``), each to its
+own three files, so writers never share a file; the sweep's own process writes the rest.
+A worker first checks that it sees *this* store (the random ``store_id`` in ``store.json``):
+a Dask worker on a machine without the shared directory sends its outcome back instead.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import json
 import math
 import shutil
 import time
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +37,7 @@ from typing import Any
 
 import pandas as pd
 
-from model.atomic import atomic_write_bytes, atomic_write_parquet
+from model.atomic import atomic_write_bytes, atomic_write_parquet, remove_temporaries
 from model.sweep.design import Configuration
 from model.sweep.experiment import Experiment, ExperimentError, experiment_from_dict
 from model.sweep.runs import RunOutcome, RunSpec
@@ -100,10 +106,9 @@ class RunStore:
         return experiment_from_dict(data, source=str(path), check_scenario=False)
 
     def _remove_temporaries(self) -> None:
-        """Temporary files left by a process killed mid-write."""
+        """Temporary files left by a process killed mid-write (before any worker starts)."""
         for folder in (self.root, self.runs_dir, self.timeseries_dir, self.manifest_dir):
-            for tmp in folder.glob(".tmp-*"):
-                tmp.unlink(missing_ok=True)
+            remove_temporaries(folder)
 
     # -- state ------------------------------------------------------------------------------
     def finished_ids(self) -> set[str]:
@@ -127,6 +132,7 @@ class RunStore:
         meta = json.loads(path.read_text()) if path.is_file() else {
             "created_at": _iso(time.time())
         }
+        meta.setdefault("store_id", uuid.uuid4().hex)  # stores written before it get one too
         meta.update(experiment=experiment.name, fingerprint=experiment.fingerprint(),
                     source=str(experiment.source) if experiment.source else None,
                     updated_at=_iso(time.time()), **fields)
@@ -135,6 +141,18 @@ class RunStore:
     def meta(self) -> dict[str, Any]:
         path = self.root / "store.json"
         return json.loads(path.read_text()) if path.is_file() else {}
+
+    def store_id(self) -> str:
+        """This store's random identity, set by the first ``write_meta``."""
+        return str(self.meta().get("store_id", ""))
+
+    def is_store(self, store_id: str) -> bool:
+        """Whether ``root`` here is the store called ``store_id``: False on a machine where
+        the path is missing or is another directory (no shared file system)."""
+        try:
+            return bool(store_id) and self.store_id() == store_id
+        except (OSError, ValueError):  # unreadable, or not JSON
+            return False
 
     # -- design -----------------------------------------------------------------------------
     def save_design(self, configurations: Iterable[Configuration]) -> None:
