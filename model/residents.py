@@ -79,6 +79,17 @@ class Residents:
         size = self.village_start[villages + 1] - start
         return (start + (rng.random(len(villages)) * size).astype(np.int64)).astype(np.int64)
 
+    def run_from(self, first: np.ndarray, span: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``span[i]`` residents from ``first[i]`` on, wrapping within the village, and for
+        each the index i of the run it belongs to (vectorised)."""
+        case = np.repeat(np.arange(len(first)), span)
+        offset = np.arange(len(case)) - np.repeat(np.cumsum(span) - span, span)
+        start_of_run = first[case]
+        village = self.village[start_of_run]
+        start = self.village_start[village]
+        size = self.village_start[village + 1] - start
+        return start + (start_of_run - start + offset) % size, case
+
     def members_of(self, kind: str) -> np.ndarray:
         return (self.membership >> ASSOCIATION_KINDS.index(kind)) & 1
 

@@ -313,12 +313,11 @@ class GovernanceModel(mesa.Model):
         n = len(cell)
         draws = self.streams["incident_sizes"]
         known = rng.random(n) >= self.kind_hidden[kind]
-        sizes = self.residents.village_start[village + 1] - self.residents.village_start[village]
         rows = self.book.add(
             kind=kind,
             village=village,
             resident=self.residents.pick_in_villages(village, rng),
-            people=np.minimum(self.kind_affected[kind], sizes),
+            people=np.minimum(self.kind_affected[kind], self.residents.sizes()[village]),
             severity=self.kind_severity[kind] * draws.gamma(2.0, 0.5, n),
             created=self.day,
             level=SELF,
@@ -461,12 +460,7 @@ class GovernanceModel(mesa.Model):
         span = np.where(b.petition[rows] == 0, b.people[rows], 1)
         if not (span > 1).any():
             return b.resident[rows], np.arange(len(rows))
-        case = np.repeat(np.arange(len(rows)), span)
-        offset = np.arange(len(case)) - np.repeat(np.cumsum(span) - span, span)
-        first, village = b.resident[rows][case], b.village[rows][case]
-        start = self.residents.village_start[village]
-        size = self.residents.village_start[village + 1] - start
-        return start + (first - start + offset) % size, case
+        return self.residents.run_from(b.resident[rows], span)
 
     def weight(self, rows: np.ndarray) -> np.ndarray:
         """How many residents' worth of grievance one affected resident carries: a collective
