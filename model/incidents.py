@@ -69,15 +69,39 @@ LOG_DTYPE = np.dtype(
 
 
 class IncidentBook:
-    """The open incidents, as columns: ``book.severity[i]`` is the severity of row i."""
+    """The open incidents, as columns: ``book.severity[i]`` is the severity of row i.
+
+    Each column is a view of the first ``len(book)`` rows of a larger buffer whose capacity
+    doubles when full, so a day's appends cost what they add, not what is already open (a
+    saturated county keeps ~300k cases open; copying them on every append made the run
+    quadratic in the incident rate). Views are re-exposed after every append and removal, so
+    hold ``book.<field>`` only within one phase of a day.
+    """
+
+    MIN_CAPACITY = 1024
 
     def __init__(self) -> None:
-        for name, dtype in FIELDS.items():
-            setattr(self, name, np.zeros(0, dtype=dtype))
+        self._buffers = {name: np.zeros(self.MIN_CAPACITY, dtype=dtype) for name, dtype in FIELDS.items()}
+        self._n = 0
         self.next_id = 0
+        self._expose()
 
     def __len__(self) -> int:
-        return len(self.id)
+        return self._n
+
+    def _expose(self) -> None:
+        for name, buffer in self._buffers.items():
+            setattr(self, name, buffer[: self._n])
+
+    def _reserve(self, rows: int) -> None:
+        capacity = len(self._buffers["id"])
+        if rows <= capacity:
+            return
+        capacity = max(2 * capacity, rows)
+        for name, buffer in self._buffers.items():
+            grown = np.zeros(capacity, dtype=buffer.dtype)
+            grown[: self._n] = buffer[: self._n]
+            self._buffers[name] = grown
 
     def add(self, **columns: np.ndarray) -> np.ndarray:
         """Append records; unspecified fields take neutral defaults. Returns the new rows."""
@@ -99,21 +123,27 @@ class IncidentBook:
             "satisfied": -1,
         }
         self.next_id += n
-        first = len(self)
-        for name, dtype in FIELDS.items():
-            value = columns[name] if name in columns else defaults.get(name, 0)
-            # Assigning into a fresh column casts and broadcasts ``value`` in one step, several
-            # times cheaper than asarray + broadcast_to + concatenate for a day's few records.
-            column = np.empty(first + n, dtype=dtype)
-            column[:first] = getattr(self, name)
-            column[first:] = value
-            setattr(self, name, column)
+        first = self._n
+        self._reserve(first + n)
+        for name, buffer in self._buffers.items():
+            # Assignment casts and broadcasts ``value`` into the buffer in one step.
+            buffer[first : first + n] = columns[name] if name in columns else defaults.get(name, 0)
+        self._n = first + n
+        self._expose()
         return np.arange(first, first + n)
 
     def remove(self, keep: np.ndarray) -> None:
-        """Keep only rows where ``keep`` is True."""
-        for name in FIELDS:
-            setattr(self, name, getattr(self, name)[keep])
+        """Keep only rows where ``keep`` is True (compacted in place, order kept)."""
+        kept = np.flatnonzero(keep)
+        for buffer in self._buffers.values():
+            buffer[: len(kept)] = buffer[kept]
+        self._n = len(kept)
+        capacity = len(self._buffers["id"])
+        if capacity > 4 * max(self._n, self.MIN_CAPACITY):
+            # Give memory back after a backlog clears, so the footprint follows what is open.
+            for name, buffer in self._buffers.items():
+                self._buffers[name] = buffer[: max(2 * self._n, self.MIN_CAPACITY)].copy()
+        self._expose()
 
 
 class IncidentLog:

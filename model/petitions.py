@@ -202,6 +202,10 @@ def spend_credit_on(m: GovernanceModel, task: int, rows: np.ndarray, hours_each:
         return rows
     units = owner_units(m, rows)
     capacity = np.floor(m.credit[task] / hours_each)
+    # Only units that can afford a case compete; dropping the others first keeps the sort
+    # small when a saturated county has most of its open cases stuck.
+    affordable = capacity[units] >= 1
+    rows, units = rows[affordable], units[affordable]
     order = np.lexsort((m.book.unit_arrived[rows], units))
     u = units[order]
     rank = np.arange(len(order)) - np.searchsorted(u, u, side="left")
