@@ -114,8 +114,9 @@ class Collector:
         total = st["incidents_total"]
         resolved = st["incidents_resolved"]
         # The county as one unit: every counter summed over units and the whole run.
-        rates_true = {k: float(v[0]) for k, v in beicai_rates(m.counters.totals[:, None], False, 0.0).items()}
-        rates_rep = {k: float(v[0]) for k, v in beicai_rates(m.counters.totals[:, None], True, 0.0).items()}
+        totals = m.counters.totals[:, None]
+        rates_true = {k: float(v[0]) for k, v in beicai_rates(totals, False, 0.0, county=True).items()}
+        rates_rep = {k: float(v[0]) for k, v in beicai_rates(totals, True, 0.0, county=True).items()}
         b = m.book
         known_open = int(((b.state == OPEN) & b.known).sum())
         spent = {p: float(m.ledger.spent[i].sum()) for i, p in enumerate(SPENDING_PURPOSES)}

@@ -30,6 +30,7 @@ COUNTERS = (
     "escort_done",
     "escort_demand",
     "detected",
+    "handed_up",  # a township's receipts of cases a village had on its books (referred or carried up)
 )
 C = {name: i for i, name in enumerate(COUNTERS)}
 FORECAST_HALF_LIFE_DAYS = 60.0
@@ -41,17 +42,24 @@ def _ratio(num: np.ndarray, den: np.ndarray, empty: float = 1.0) -> np.ndarray:
     return np.where(den > 0, np.clip(num / np.maximum(den, 1e-12), 0.0, 1.0), empty)
 
 
-def beicai_rates(c: np.ndarray, reported: bool, empty: float = 1.0) -> dict[str, np.ndarray]:
+def beicai_rates(c: np.ndarray, reported: bool, empty: float = 1.0, county: bool = False) -> dict[str, np.ndarray]:
     """Beicai's four rates (002) from counter rows ``c`` (counters × units, or counters × 1 for
-    a whole county). Reported rates count promised and concealed cases as acted on and closed."""
+    a whole county). Reported rates count promised and concealed cases as acted on and closed.
+
+    Disposal and timeliness are per receipt and per action, so they sum over units. Closure is
+    per case: a unit that hands a case up has not closed it, but with ``county`` (the county's
+    own platform, counters summed over its units) a case a village handed to its township is
+    one case, not two, and is closed once; counting it twice would hold the county's closure
+    below 1 even if every case were settled."""
     g = lambda name: c[C[name]]  # noqa: E731
     fake = (g("promised") + g("concealed")) if reported else 0.0
     fake_timely = (g("promised_timely") + g("concealed")) if reported else 0.0
     acted = g("resolved") + g("referred") + fake
+    cases = g("received") - g("handed_up") if county else g("received")
     return {
         "disposal_rate": _ratio(acted, g("received"), empty),
         "timeliness_rate": _ratio(g("resolved_timely") + g("referred_timely") + fake_timely, acted, empty),
-        "closure_rate": _ratio(g("resolved") + fake, g("received"), empty),
+        "closure_rate": _ratio(g("resolved") + fake, cases, empty),
         "satisfaction_rate": _ratio(g("satisfied"), g("resolved"), empty),
     }
 

@@ -115,6 +115,10 @@ class Ladder:
             (levels >= VILLAGE) & (levels <= GRID) & ((old < VILLAGE) | ~b.known[rows] | (b.unit_arrived[rows] < 0))
         )
         entering_township = (levels == TOWNSHIP) & (old != TOWNSHIP)
+        # A case a village had on its books (not a broken promise, which is a new complaint).
+        handed_up = entering_township & (old >= VILLAGE) & (old <= GRID) & (b.unit_arrived[rows] >= 0)
+        if handed_up.any():
+            m.counters.add("handed_up", m.township_unit[b.village[rows[handed_up]]])
         for mask, units in ((entering_village, b.village[rows]), (entering_township, m.township_unit[b.village[rows]])):
             if mask.any():
                 m.counters.add("received", units[mask])
