@@ -210,6 +210,8 @@ class SuiteResult:
     full: bool
     seconds: float
     errors: dict[str, str]
+    runs: int = 0
+    simulated: int = 0  # runs simulated by this call; the rest came from the run cache
 
     @property
     def all_reproduced(self) -> bool:
@@ -302,7 +304,8 @@ def run_validation(
     plans = [plan(f, full) for f in facts]
     cache = RunCache(Path(cache_path) if cache_path else None)
     all_runs = [r for p in plans for r in p.runs()]
-    todo = len({r.key for r in all_runs if r.key not in cache.results})
+    keys = [r.key for r in all_runs]
+    todo = len({k for k in keys if k not in cache.results})
     say = progress or (lambda msg: None)
     say(f"validation: {len(facts)} facts, {len(all_runs)} runs ({todo} to simulate)")
     t0 = time.perf_counter()
@@ -316,7 +319,7 @@ def run_validation(
     sim_seconds = time.perf_counter() - t0
     for r in results:
         r.seconds = sim_seconds * len(r.plan.runs()) / max(len(all_runs), 1)
-    return SuiteResult(results, full, time.perf_counter() - start, dict(cache.errors))
+    return SuiteResult(results, full, time.perf_counter() - start, dict(cache.errors), len(set(keys)), todo)
 
 
 # ---- the report -------------------------------------------------------------------------
@@ -335,6 +338,12 @@ def _p(v: float) -> str:
     return "<0.0001" if v < 1e-4 else f"{v:.4f}"
 
 
+def _cached_note(suite: SuiteResult) -> str:
+    if suite.simulated >= suite.runs:
+        return ""
+    return f" ({suite.simulated} of {suite.runs} runs simulated in this call, the rest read from the run cache)"
+
+
 def write_report(suite: SuiteResult, out_dir: str | Path = REPORT_DIR) -> Path:
     """Markdown report with one figure per fact, plus the claims table as CSV and JSON."""
     from model.analysis.validation_figures import fact_figure
@@ -349,7 +358,7 @@ def write_report(suite: SuiteResult, out_dir: str | Path = REPORT_DIR) -> Path:
         "# Validation report: stylised facts",
         "",
         f"Mode **{mode}**; code version `{code_version()}`; Python {platform.python_version()}; "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; wall time {suite.seconds:.0f} s.",
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; wall time {suite.seconds:.0f} s{_cached_note(suite)}.",
         f"Regenerate: `python run.py validate-model{' --full' if suite.full else ''}{_out_flag(out, suite.full)}`.",
         "",
         f"**{n_ok} of {len(suite.facts)} facts reproduced.**",
