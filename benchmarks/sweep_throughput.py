@@ -2,7 +2,7 @@
 and the run store's per-run cost (Parquet row + time series + JSON manifest, written by the
 worker that ran the run) as a share of the run's own time.
 
-    .venv/bin/python benchmarks/sweep_throughput.py [--replications 8] [--years 1]
+    .venv/bin/python benchmarks/sweep_throughput.py [--replications 8] [--years 1] [--rounds 3]
 
 Both sweeps are timed after the same untimed warm-up, which starts the fork server that
 imports the model for the workers: it lives as long as this process, so without it the
@@ -80,6 +80,22 @@ def throughput(replications: int, years: float, workers: int) -> tuple[float, fl
     return 60 * result.total / wall, mean_run
 
 
+def paired_rounds(replications: int, years: float, rounds: int) -> dict[str, list[float]]:
+    """Runs per minute and mean run seconds with 1 and 2 workers, measured ``rounds`` times
+    side by side, alternating which goes first. A shared VM's speed drifts by tens of percent
+    over a minute; a ratio taken within one round cancels most of the drift, and the median
+    over rounds is robust to a round that a neighbour disturbed."""
+    out: dict[str, list[float]] = {"rate_1": [], "rate_2": [], "run_1": [], "run_2": [], "ratio": []}
+    for i in range(rounds):
+        rate = {}
+        for workers in (1, 2) if i % 2 == 0 else (2, 1):
+            rate[workers], mean_run = throughput(replications, years, workers)
+            out[f"rate_{workers}"].append(rate[workers])
+            out[f"run_{workers}"].append(mean_run)
+        out["ratio"].append(rate[2] / rate[1])
+    return out
+
+
 def store_overhead(years: float, samples: int = 5, repeats: int = 20) -> tuple[float, float]:
     """(mean seconds to record one run in the store, mean seconds of the run itself)."""
     experiment = benchmark_experiment(samples, years)
@@ -101,18 +117,20 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=8,
                         help="replications per regime (2 regimes)")
     parser.add_argument("--years", type=float, default=1.0, help="simulated years per run")
+    parser.add_argument("--rounds", type=int, default=3, help="side-by-side 1- and 2-worker measurements")
     args = parser.parse_args()
     runs = 2 * args.replications
     print(f"demo.yaml, {args.years:g} simulated year(s) per run, {runs} runs per sweep; "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"  start-up, once per process: {warm_up():.2f} s (fork server importing the "
           "model, a two-run sweep)")
-    rate = {}
-    for workers in (1, 2):
-        rate[workers], mean_run = throughput(args.replications, args.years, workers)
-        print(f"  {workers} worker(s): {rate[workers]:6.1f} runs/minute "
-              f"(mean run {mean_run:.3f} s, process-pool start-up included)")
-    print(f"  2 workers vs 1: {rate[2] / rate[1]:.2f}x")
+    rounds = paired_rounds(args.replications, args.years, args.rounds)
+    for i, ratio in enumerate(rounds["ratio"]):
+        print(f"  round {i + 1}: 1 worker {rounds['rate_1'][i]:6.1f} runs/minute (mean run "
+              f"{rounds['run_1'][i]:.3f} s), 2 workers {rounds['rate_2'][i]:6.1f} (mean run "
+              f"{rounds['run_2'][i]:.3f} s): {ratio:.2f}x")
+    print(f"  2 workers vs 1: median {statistics.median(rounds['ratio']):.2f}x over {args.rounds} round(s) "
+          "(process-pool start-up included)")
     write_seconds, run_seconds = store_overhead(args.years)
     print(f"  store + manifest per run: {1000 * write_seconds:.1f} ms = "
           f"{100 * write_seconds / run_seconds:.1f}% of a {run_seconds:.3f} s run "
