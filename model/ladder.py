@@ -111,15 +111,16 @@ class Ladder:
         b.arrived[rows] = m.day
         b.ready[rows] = m.day + delay
         b.hours_done[rows] = 0.0
-        entering_village = (
-            (levels >= VILLAGE) & (levels <= GRID) & ((old < VILLAGE) | ~b.known[rows] | (b.unit_arrived[rows] < 0))
-        )
+        on_books = b.unit_arrived[rows] >= 0
+        entering_village = (levels >= VILLAGE) & (levels <= GRID) & ((old < VILLAGE) | ~b.known[rows] | ~on_books)
         entering_township = (levels == TOWNSHIP) & (old != TOWNSHIP)
+        village = b.village[rows]
+        township = m.township_unit[village]
         # A case a village had on its books (not a broken promise, which is a new complaint).
-        handed_up = entering_township & (old >= VILLAGE) & (old <= GRID) & (b.unit_arrived[rows] >= 0)
+        handed_up = entering_township & (old >= VILLAGE) & (old <= GRID) & on_books
         if handed_up.any():
-            m.counters.add("handed_up", m.township_unit[b.village[rows[handed_up]]])
-        for mask, units in ((entering_village, b.village[rows]), (entering_township, m.township_unit[b.village[rows]])):
+            m.counters.add("handed_up", township[handed_up])
+        for mask, units in ((entering_village, village), (entering_township, township)):
             if mask.any():
                 m.counters.add("received", units[mask])
                 b.unit_arrived[rows[mask]] = m.day
