@@ -13,7 +13,8 @@ office) by ``CadreDecisions``, vectorised over all units:
    (money for resolution, people for interception), plus duty / ethics norms
    (``cadres.task_priors``);
 4. split hours and money by a softmax of those values (bounded rationality), moving part of
-   the way from last month's split.
+   the way from last month's split; the order in which the unit works its handling queue
+   (first come, or what can still make the response target) is chosen the same way.
 
 After each annual evaluation the unit learns where it lost score and pays that indicator more
 attention next year. So a veto on petitions makes stability work, promises and concealment
@@ -28,7 +29,7 @@ import numpy as np
 from scipy.stats import norm
 
 from model.regimes import HIGHER_IS_BETTER, AssessmentRegime
-from model.scenario import INDICATORS, MONEY_USES, TASKS, CadreRules, EvaluationRules
+from model.scenario import INDICATORS, MONEY_USES, QUEUE_DISCIPLINES, TASKS, CadreRules, EvaluationRules
 
 DECISION_INDICATORS = (*INDICATORS, "concealment_detected_share")
 FORECAST_DRAWS = 24
@@ -81,6 +82,15 @@ def expected_utility(regime: AssessmentRegime, x: dict[str, np.ndarray], rules: 
     return ev.bonus_kept - rules.dismissal_cost * ev.dismissal_prob
 
 
+def _belief_matrix(actions: tuple[str, ...], table: dict[str, dict[str, float]]) -> np.ndarray:
+    """(actions, decision indicators): the believed effect of each action on each indicator."""
+    out = np.zeros((len(actions), len(DECISION_INDICATORS)))
+    for a, action in enumerate(actions):
+        for ind, b in table.get(action, {}).items():
+            out[a, DECISION_INDICATORS.index(ind)] = b
+    return out
+
+
 def _perturb(name: str, x: np.ndarray, z: np.ndarray, noise: float) -> np.ndarray:
     """Forecast draws around ``x``: additive for rates, multiplicative for counts."""
     if name in HIGHER_IS_BETTER:
@@ -96,17 +106,16 @@ class CadreDecisions:
         self.shares = np.full((n_units, len(TASKS)), 1.0 / len(TASKS))
         self.money_shares = np.full((n_units, len(MONEY_USES)), 1.0 / len(MONEY_USES))
         self.attention = np.zeros((n_units, len(DECISION_INDICATORS)))
-        self.belief = np.zeros((len(TASKS), len(DECISION_INDICATORS)))
-        for t, task in enumerate(TASKS):
-            for ind, b in rules.beliefs.get(task, {}).items():
-                self.belief[t, DECISION_INDICATORS.index(ind)] = b
-        self.money_belief = np.zeros((len(MONEY_USES), len(DECISION_INDICATORS)))
-        for m, use in enumerate(MONEY_USES):
-            for ind, b in rules.money_beliefs.get(use, {}).items():
-                self.money_belief[m, DECISION_INDICATORS.index(ind)] = b
+        # Every unit starts by serving its queue first come, first served.
+        self.queue_shares = np.zeros((n_units, len(QUEUE_DISCIPLINES)))
+        self.queue_shares[:, QUEUE_DISCIPLINES.index("first_come")] = 1.0
+        self.belief = _belief_matrix(TASKS, rules.beliefs)
+        self.money_belief = _belief_matrix(MONEY_USES, rules.money_beliefs)
+        self.queue_belief = _belief_matrix(QUEUE_DISCIPLINES, rules.queue_beliefs)
         self.task_prior = np.array([rules.task_priors.get(t, 0.0) for t in TASKS])
         self.last_gradient = np.zeros((n_units, len(DECISION_INDICATORS)))
         self.money_prior = np.array([rules.money_priors.get(m, 0.0) for m in MONEY_USES])
+        self.queue_prior = np.array([rules.queue_priors.get(q, 0.0) for q in QUEUE_DISCIPLINES])
         k = np.arange(FORECAST_DRAWS)
         base = norm.ppf((k + 0.5) / FORECAST_DRAWS)
         # A fixed permutation per indicator decorrelates their forecast errors without
@@ -162,8 +171,15 @@ class CadreDecisions:
         x["concealment_detected_share"] = np.zeros_like(x["disposal_rate"])
         task_value = np.einsum("uti,ui->ut", self._effects(self.belief, x), grads) * task_feasibility
         money_value = np.einsum("umi,ui->um", self._effects(self.money_belief, x), grads) * money_feasibility
+        queue_value = np.einsum("uqi,ui->uq", self._effects(self.queue_belief, x), grads)
         self.shares = self._move(self.shares, task_value + self.task_prior)
         self.money_shares = self._move(self.money_shares, money_value + self.money_prior)
+        self.queue_shares = self._move(self.queue_shares, queue_value + self.queue_prior)
+
+    @property
+    def deadline_first(self) -> np.ndarray:
+        """Each unit's weight on working its queue deadline-first, in [0, 1]."""
+        return self.queue_shares[:, QUEUE_DISCIPLINES.index("deadline_first")]
 
     def _move(self, old: np.ndarray, value: np.ndarray) -> np.ndarray:
         logits = self.rules.rationality * value

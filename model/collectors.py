@@ -136,6 +136,9 @@ class Collector:
                 lv: float(m.wait_by_level[i] / m.resolved_by_level[i]) if m.resolved_by_level[i] else 0.0
                 for i, lv in enumerate(LEVELS)
             },
+            "mean_days_on_books_when_late": (
+                st["late_days_on_books_sum"] / st["resolved_late"] if st["resolved_late"] else 0.0
+            ),
             "backlog_end": known_open,
             "hidden_end": int(((b.state == OPEN) & ~b.known).sum()),
             **{

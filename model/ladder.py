@@ -2,10 +2,11 @@
 committee → grid → township platform → county department.
 
 Each rung handles what it has the authority to close and reports the rest up, a day per
-rung (a silo delay at the township without a command centre, 001). Work is served
-first-in-first-out within each queue (a village, an association, a township platform or the
-pooled command centre, a county department) up to the hours its people give to handling that
-day; a finished case is resolved only if its money can be paid, by the unit, or by the
+rung (a silo delay at the township without a command centre, 001). Each queue (a village, an
+association, a township platform or the pooled command centre, a county department) is worked
+in priority order up to the hours its people give to handling that day: first come, first
+served, except that a scored unit may push cases already past the response target behind
+those that can still make it (``GovernanceModel.queue_priority``); a finished case is resolved only if its money can be paid, by the unit, or by the
 county when funds follow tasks 费随事转 (000, 001). Everything is vectorised over cases.
 """
 
@@ -227,7 +228,7 @@ class Ladder:
         m, b = self.m, self.m.book
         groups, capacity = m.handling_queues(level, rows)
         need = b.hours_needed[rows] - b.hours_done[rows]
-        alloc, order = fifo_serve(groups, b.arrived[rows], need, capacity)
+        alloc, order = fifo_serve(groups, m.queue_priority(level, rows), need, capacity)
         b.hours_done[rows] += alloc
         m.hours_used_handling(level, alloc)
         finished = b.hours_done[rows] >= b.hours_needed[rows] - 1e-9

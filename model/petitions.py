@@ -183,11 +183,13 @@ def register(m: GovernanceModel, rows: np.ndarray) -> None:
 
 
 def stuck_cases(m: GovernanceModel, levels: tuple[int, ...]) -> np.ndarray:
-    """Known open non-petition cases at these levels waiting past the response target."""
+    """Known open non-petition cases at these levels that will miss the response target: on
+    their last day within it, or past it. Placating or hiding a case on its last day counts
+    as a timely disposal, and cadres scored on timeliness know it (000, 001)."""
     b = m.book
     at_levels = np.logical_or.reduce([b.level == lv for lv in levels])  # np.isin costs 10x more here
     mask = (b.state == OPEN) & b.known & (b.petition == 0) & at_levels
-    mask &= (m.day - b.unit_arrived) > m.response_target
+    mask &= (m.day - b.unit_arrived) >= m.response_target
     return mask.nonzero()[0]
 
 

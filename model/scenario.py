@@ -42,6 +42,12 @@ concealment 瞒天过海 (000); promising: placating with promises 胡乱许愿 
 MONEY_USES = ("resolution", "projects", "interception")
 """How a unit's discretionary money is split (000, 001)."""
 
+QUEUE_DISCIPLINES = ("first_come", "deadline_first")
+"""In what order a unit works its handling queue. first_come: the longest-waiting case first.
+deadline_first: cases that can still make the response target first, the ones already past it
+after them, so that what the timeliness rate counts gets done in time (Bevan & Hood 2006,
+"hitting the target and missing the point")."""
+
 INDICATORS = (
     "disposal_rate",
     "timeliness_rate",
@@ -371,6 +377,17 @@ class TownshipRules(_Strict):
     )
 
 
+ACTIONS = {
+    "beliefs": TASKS,
+    "task_priors": TASKS,
+    "money_beliefs": MONEY_USES,
+    "money_priors": MONEY_USES,
+    "queue_beliefs": QUEUE_DISCIPLINES,
+    "queue_priors": QUEUE_DISCIPLINES,
+}
+"""What the keys of each of CadreRules' belief and prior tables may be."""
+
+
 class CadreRules(_Strict):
     per_village: int = Field(3, ge=1, le=20, description="Village cadres per (merged) village (3-5, 001).")
     hours_per_day: float = Field(8, gt=0, le=16, description="Working hours per cadre per day.")
@@ -427,6 +444,28 @@ class CadreRules(_Strict):
         },
         description="Money use → indicator → believed effect of a full share of the budget.",
     )
+    queue_beliefs: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            # Serving the longest-waiting first is what residents expect: it keeps waits short
+            # for everyone, so fewer give up on the rung and take the case higher (001, 002).
+            # Serving first what can still make the target is what the timeliness rate counts
+            # (Bevan & Hood 2006). Assumed magnitudes, like the task beliefs above.
+            "first_come": {"satisfaction_rate": 0.3, "petition_rate": -0.3, "skip_level_rate": -0.3},
+            "deadline_first": {"timeliness_rate": 1.0},
+        },
+        description="Queue discipline → indicator → believed effect of working the handling queue that way.",
+    )
+    queue_priors: dict[str, float] = Field(
+        default_factory=lambda: {"first_come": 0.02, "deadline_first": 0.0},
+        description="Norms on queue disciplines, in score units: first come, first served is the duty.",
+    )
+    triage_days: float = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="Days of queue priority a case past the response target loses when a unit works its "
+        "queue wholly deadline-first (a share of it when the unit mixes the two disciplines).",
+    )
     task_priors: dict[str, float] = Field(
         default_factory=lambda: {
             "handling": 0.05,
@@ -451,10 +490,10 @@ class CadreRules(_Strict):
         4, ge=1, le=100, description="Interception cost multiplier for skip-level petitions (Beijing, 000)."
     )
 
-    @field_validator("beliefs", "money_beliefs")
+    @field_validator("beliefs", "money_beliefs", "queue_beliefs")
     @classmethod
     def _known_keys(cls, beliefs: dict[str, dict[str, float]], info: Any) -> dict[str, dict[str, float]]:
-        actions = TASKS if info.field_name == "beliefs" else MONEY_USES
+        actions = ACTIONS[info.field_name]
         allowed = (*INDICATORS, "concealment_detected_share")
         for action, effects in beliefs.items():
             if action not in actions:
@@ -464,10 +503,10 @@ class CadreRules(_Strict):
                     raise ValueError(f"unknown indicator {ind!r}; allowed: {', '.join(allowed)}")
         return beliefs
 
-    @field_validator("task_priors", "money_priors")
+    @field_validator("task_priors", "money_priors", "queue_priors")
     @classmethod
     def _known_actions(cls, priors: dict[str, float], info: Any) -> dict[str, float]:
-        actions = TASKS if info.field_name == "task_priors" else MONEY_USES
+        actions = ACTIONS[info.field_name]
         for action in priors:
             if action not in actions:
                 raise ValueError(f"unknown key {action!r}; allowed: {', '.join(actions)}")

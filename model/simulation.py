@@ -392,6 +392,22 @@ class GovernanceModel(mesa.Model):
             return t * len(PLATFORMS) + self.kind_platform[b.kind[rows]], cap
         return self.kind_platform[b.kind[rows]].astype(np.int64), self.county_capacity
 
+    def queue_priority(self, level: int, rows: np.ndarray) -> np.ndarray:
+        """Order in which the queues of a level work their cases, lowest first: the day each
+        case reached its rung, but a case already past the response target goes back by
+        ``cadres.triage_days`` times its unit's weight on working deadline-first, a choice the
+        unit makes from the regime's scoring (cadres.py; Bevan & Hood 2006). County
+        departments are not scored and serve first come."""
+        b = self.book
+        arrived = b.arrived[rows]
+        if level == COUNTY:
+            return arrived
+        late = (self.day - b.unit_arrived[rows]) > self.response_target
+        if not late.any():
+            return arrived
+        lag = self.spec.cadres.triage_days * self.decisions.deadline_first[self.owner_of_level(rows)]
+        return arrived + np.where(late, lag, 0.0)
+
     def hours_used_handling(self, level: int, alloc: np.ndarray) -> None:
         self.stats[f"handling_hours_{LEVELS[level]}"] += float(alloc.sum())
 
@@ -433,9 +449,13 @@ class GovernanceModel(mesa.Model):
         r.trust[res] = np.clip(r.trust[res] + trust_change[case], 0, 1)
         on_books = (b.level[rows] >= VILLAGE) & (b.level[rows] <= TOWNSHIP)
         units = self.owner_of_level(rows)[on_books]
-        timely = ((self.day - b.unit_arrived[rows]) <= self.response_target)[on_books]
+        on_books_days = (self.day - b.unit_arrived[rows])[on_books]
+        timely = on_books_days <= self.response_target
         self.counters.add("resolved", units)
         self.counters.add("resolved_timely", units[timely])
+        # What a timeliness rate does not see: how long the cases that missed it waited.
+        self.stats["resolved_late"] += len(timely) - np.count_nonzero(timely)
+        self.stats["late_days_on_books_sum"] += float(on_books_days[~timely].sum())
         self.counters.add("satisfied", units[satisfied[on_books]])
         ordinary = b.petition[rows] == 0
         # np.count_nonzero: a bool .sum() costs several times more on a few cases (performance.md).
@@ -594,6 +614,8 @@ STAT_NAMES = (
     "incidents_total",
     "incidents_resolved",
     "days_to_resolve_sum",
+    "resolved_late",
+    "late_days_on_books_sum",
     "resolved_satisfied",
     "resolved_all",
     "resolved_locally",

@@ -15,7 +15,11 @@ DEMO = "demo.yaml"
 
 # (lever, source, base scenario, base overrides, arm overrides, metric, direction)
 LEVERS = [
-    ("one-vote veto", "000", "comprehensive.yaml", {}, {"regime.name": "veto"}, "interceptions", +1),
+    # Read on what interception costs, as fact 1 and essay 000 (不惜功本, at any cost) state it:
+    # the veto stops the dear skip-level petitions too. The count of interceptions rises in most
+    # seeds as well, but since units serve deadline-first comprehensive assessment breeds
+    # petitions of its own, and one seed in twelve ties or reverses on the count.
+    ("one-vote veto", "000", "comprehensive.yaml", {}, {"regime.name": "veto"}, "interception_spending", +1),
     # Read on effort: reported petitions usually rise too, but about one veto run in eight
     # falls into the give-up trap (README, "What the model shows") and reports more.
     ("comprehensive assessment", "000", DEMO, {"regime.name": "veto"}, {"regime.name": "comprehensive"},
@@ -66,9 +70,12 @@ LEVERS = [
     # Without unified dispatch a case takes `silo_delay_days` to find its office (001).
     ("command centre dispatch", "001", DEMO, {}, {"township.command_centre": False, "township.silo_delay_days": 7},
      "mean_days_to_resolve", +1),
+    # Read on the backlog: a starved platform's cases pile up unresolved, and mean days to
+    # resolve, counted over resolved cases only, would miss them (and since units serve
+    # deadline-first, the cases that do resolve are mostly fresh ones).
     ("four platforms", "001", DEMO, {"township.command_centre": False},
      {"township.platform_shares": {"governance": 0.85, "market": 0.05, "enforcement": 0.05, "services": 0.05}},
-     "mean_days_to_resolve", +1),
+     "backlog_mean", +1),
     ("harmony association", "000", DEMO, {}, {"associations.harmony.enabled": False}, "local_settlement_share", -1),
     ("elderly association", "000", DEMO, {}, {"associations.elderly.enabled": False}, "local_settlement_share", -1),
     ("environmental volunteers", "000", DEMO, {}, {"associations.environment.enabled": False},
