@@ -179,6 +179,9 @@ class Collector:
             "mediation_attempt_success": st["mediation_successes"] / st["mediation_attempts"]
             if st["mediation_attempts"]
             else 0.0,
+            "neighbour_point_success": st["neighbour_point_successes"] / st["neighbour_point_attempts"]
+            if st["neighbour_point_attempts"]
+            else 0.0,
             "cadre_hours_by_unit": dict(zip(("village", "township"), self.hours_by_unit_kind.tolist(), strict=True)),
             "handling_hours_by_level": {lv: float(st[f"handling_hours_{lv}"]) for lv in LEVELS},
             "discovered_by_grid": int(st["discovered_by_grid"]),

@@ -4,10 +4,11 @@ committee → grid → township platform → county department.
 Each rung handles what it has the authority to close and reports the rest up, a day per
 rung (a silo delay at the township without a command centre, 001). Each queue (a village, an
 association, a township platform or the pooled command centre, a county department) is worked
-in priority order up to the hours its people give to handling that day: first come, first
-served, except that a scored unit may push cases already past the response target behind
-those that can still make it (``GovernanceModel.queue_priority``); a finished case is resolved only if its money can be paid, by the unit, or by the
-county when funds follow tasks 费随事转 (000, 001). Everything is vectorised over cases.
+up to the hours its people give to handling that day, first come, first served, except that
+a scored unit may give a share of its hours to the cases that can still make the response
+target before those already past it (``mixed_serve``; the share is the unit's choice,
+cadres.py). A finished case is resolved only if its money can be paid, by the unit, or by
+the county when funds follow tasks 费随事转 (000, 001). Everything is vectorised over cases.
 """
 
 from __future__ import annotations
@@ -57,6 +58,30 @@ def fifo_serve(
     out = np.empty_like(alloc)
     out[order] = alloc
     return out, order
+
+
+def mixed_serve(
+    groups: np.ndarray,
+    arrived: np.ndarray,
+    late: np.ndarray,
+    need: np.ndarray,
+    capacity: np.ndarray,
+    deadline_share: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Serve each queue with two disciplines: ``deadline_share`` of its hours go first to the
+    cases not yet ``late`` (oldest first), then to the late ones; the rest of its hours, and
+    whatever the first part left unused, go first come, first served.
+
+    Returns (allocated per case, first-come order). With a zero share this is ``fifo_serve``.
+    """
+    if not deadline_share.any():
+        return fifo_serve(groups, arrived, need, capacity)
+    # Late cases after every case that can still make the target: a key one horizon later.
+    key = arrived.astype(np.int64) + late.astype(np.int64) * (1 << 30)
+    first, _ = fifo_serve(groups, key, need, capacity * deadline_share)
+    used = np.bincount(groups, weights=first, minlength=len(capacity))
+    rest, order = fifo_serve(groups, arrived, need - first, np.maximum(capacity - used, 0.0))
+    return first + rest, order
 
 
 class Ladder:
@@ -195,6 +220,8 @@ class Ladder:
         b.mediated[rows] = True
         m.stats["mediation_attempts"] += len(rows)
         m.stats["mediation_successes"] += np.count_nonzero(ok)
+        m.stats["neighbour_point_attempts"] += len(rows)
+        m.stats["neighbour_point_successes"] += np.count_nonzero(ok)
         m.resolve(rows[ok])
         failed = rows[~ok]
         self.move(failed, self.entry_level(b.kind[failed], neighbour_points=False), 1)
@@ -228,7 +255,8 @@ class Ladder:
         m, b = self.m, self.m.book
         groups, capacity = m.handling_queues(level, rows)
         need = b.hours_needed[rows] - b.hours_done[rows]
-        alloc, order = fifo_serve(groups, m.queue_priority(level, rows), need, capacity)
+        share = m.deadline_first_shares(level, rows, groups, len(capacity))
+        alloc, order = mixed_serve(groups, b.arrived[rows], m.past_target(rows), need, capacity, share)
         b.hours_done[rows] += alloc
         m.hours_used_handling(level, alloc)
         finished = b.hours_done[rows] >= b.hours_needed[rows] - 1e-9

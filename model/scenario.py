@@ -459,12 +459,10 @@ class CadreRules(_Strict):
         default_factory=lambda: {"first_come": 0.02, "deadline_first": 0.0},
         description="Norms on queue disciplines, in score units: first come, first served is the duty.",
     )
-    triage_days: float = Field(
-        30,
-        ge=0,
-        le=3650,
-        description="Days of queue priority a case past the response target loses when a unit works its "
-        "queue wholly deadline-first (a share of it when the unit mixes the two disciplines).",
+    deadline_first_cap: float = _fraction(
+        1.0,
+        "Most of its handling hours a unit may give to deadline-first service; 0 holds every unit to "
+        "first come, first served (a platform that dispatches strictly in order of arrival).",
     )
     task_priors: dict[str, float] = Field(
         default_factory=lambda: {

@@ -392,21 +392,24 @@ class GovernanceModel(mesa.Model):
             return t * len(PLATFORMS) + self.kind_platform[b.kind[rows]], cap
         return self.kind_platform[b.kind[rows]].astype(np.int64), self.county_capacity
 
-    def queue_priority(self, level: int, rows: np.ndarray) -> np.ndarray:
-        """Order in which the queues of a level work their cases, lowest first: the day each
-        case reached its rung, but a case already past the response target goes back by
-        ``cadres.triage_days`` times its unit's weight on working deadline-first, a choice the
-        unit makes from the regime's scoring (cadres.py; Bevan & Hood 2006). County
-        departments are not scored and serve first come."""
-        b = self.book
-        arrived = b.arrived[rows]
-        if level == COUNTY:
-            return arrived
-        late = (self.day - b.unit_arrived[rows]) > self.response_target
-        if not late.any():
-            return arrived
-        lag = self.spec.cadres.triage_days * self.decisions.deadline_first[self.owner_of_level(rows)]
-        return arrived + np.where(late, lag, 0.0)
+    def deadline_first_shares(self, level: int, rows: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+        """Share of each queue's hours today that its unit gives to deadline-first service, a
+        choice the unit makes from the regime's scoring (cadres.py; Bevan & Hood 2006), capped
+        by ``cadres.deadline_first_cap``. A village's cases on the grid are on the village's
+        books, so the village's choice applies; county departments are not scored: 0."""
+        share = np.zeros(n_groups)
+        cap = self.spec.cadres.deadline_first_cap
+        if level == COUNTY or cap == 0 or len(rows) == 0:
+            return share
+        owner = self.book.village[rows]
+        if level == TOWNSHIP:
+            owner = self.township_unit[owner]
+        share[groups] = cap * self.decisions.deadline_first[owner]
+        return share
+
+    def past_target(self, rows: np.ndarray) -> np.ndarray:
+        """Whether each case has been on its unit's books longer than the response target."""
+        return (self.day - self.book.unit_arrived[rows]) > self.response_target
 
     def hours_used_handling(self, level: int, alloc: np.ndarray) -> None:
         self.stats[f"handling_hours_{LEVELS[level]}"] += float(alloc.sum())
@@ -622,6 +625,8 @@ STAT_NAMES = (
     "reached_township",
     "mediation_attempts",
     "mediation_successes",
+    "neighbour_point_attempts",
+    "neighbour_point_successes",
     "disputes_mediated",
     "disputes_settled_by_mediation",
     "petitions_true",

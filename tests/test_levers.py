@@ -83,9 +83,12 @@ LEVERS = [
     ("neighbour points 睦邻点", "003", DEMO, {}, {"neighbour_points.enabled": False}, "local_settlement_share", -1),
     ("response-time target", "004", DEMO, {}, {"burden.response_target_days": 0.5}, "timeliness_rate", -1),
     # Strong collective memory (D) mediates more successfully than atomised B (002), per
-    # attempt at the neighbour point; per dispute both settle ~97% (the platform catches the rest).
+    # attempt at the neighbour point, where cohesion acts; per dispute both settle ~97% (the
+    # platform catches the rest). Read at the neighbour point alone: pooled with the
+    # associations' attempts, which cohesion does not touch, the effect (+1.5 points, sd ~1)
+    # reversed in 2 of 12 seeds, too often for five pairs.
     ("village typology A/B/C/D", "002", DEMO, {"county.typology_mix": {"A": 0, "B": 1, "C": 0, "D": 0}},
-     {"county.typology_mix": {"A": 0, "B": 0, "C": 0, "D": 1}}, "mediation_attempt_success", +1),
+     {"county.typology_mix": {"A": 0, "B": 0, "C": 0, "D": 1}}, "neighbour_point_success", +1),
 ]
 
 

@@ -12,14 +12,15 @@ import pytest
 from scipy.stats import wilcoxon
 
 from model.cadres import CadreDecisions
-from model.incidents import COUNTY, OPEN, VILLAGE
+from model.incidents import COUNTY, VILLAGE
+from model.ladder import mixed_serve
 from model.regimes import make_regime
 from model.scenario import INDICATORS, CadreRules, EvaluationRules, load_scenario
 from model.simulation import GovernanceModel
 from tests.conftest import SCENARIOS
 
 ALPHA = 0.01
-FIFO = {"cadres.triage_days": 0}
+FIFO = {"cadres.deadline_first_cap": 0}
 
 
 def _regime(weights: dict[str, float]):
@@ -57,39 +58,54 @@ def test_every_unit_starts_first_come_first_served():
     assert np.all(d.deadline_first == 0.0)
 
 
-def _model_with_two_cases(deadline_first: float) -> tuple[GovernanceModel, np.ndarray]:
-    """A demo model on day 10 whose village 0 holds an old case past the response target and
-    a fresh one, each needing a day's whole handling hours."""
-    m = GovernanceModel(load_scenario(SCENARIOS / "demo.yaml"), seed=1)
-    m.day = 10
-    m.decisions.queue_shares[:, 1] = deadline_first
-    m.decisions.queue_shares[:, 0] = 1.0 - deadline_first
-    rows = m.book.add(
-        kind=np.zeros(2, dtype=np.int16), village=np.zeros(2, dtype=np.int32), resident=np.zeros(2, dtype=np.int64),
-        severity=np.ones(2), created=np.array([2, 10]), level=np.full(2, VILLAGE), hours_needed=np.ones(2),
-        money=np.zeros(2), arrived=np.array([2, 10]), ready=np.array([2, 10]), unit_arrived=np.array([2, 10]),
+@pytest.mark.parametrize(
+    "share,old,fresh",
+    [(0.0, 1.0, 0.0), (1.0, 0.0, 1.0), (0.25, 0.75, 0.25)],
+)
+def test_a_share_of_the_hours_goes_to_what_can_still_make_the_target(share, old, fresh):
+    # One queue, one hour today, two cases of one hour each: an old one already past the
+    # target and a fresh one. First come gives the hour to the old case; deadline-first to
+    # the fresh one; a unit that mixes splits the hour in proportion to its choice.
+    alloc, order = mixed_serve(
+        groups=np.array([0, 0]), arrived=np.array([2, 10]), late=np.array([True, False]),
+        need=np.ones(2), capacity=np.array([1.0]), deadline_share=np.array([share]),
     )
-    assert np.all(m.book.state[rows] == OPEN)
-    return m, rows
+    assert alloc == pytest.approx([old, fresh])
+    assert list(order) == [0, 1]  # payment goes first come whatever the discipline
 
 
-@pytest.mark.parametrize("weight,first", [(0.0, 0), (1.0, 1), (0.5, 1)])
-def test_a_case_past_the_target_goes_back_by_the_units_weight(weight, first):
-    # Old case: arrived day 2, 8 days on the books (target 3), so late; fresh case: day 10.
-    # Key = arrival day + triage_days (30) x weight for the late case: 2 + 30w against 10, so
-    # first come at w = 0 and the fresh case first from w > 8/30.
-    m, rows = _model_with_two_cases(weight)
-    key = m.queue_priority(VILLAGE, rows)
-    assert int(np.argmin(key)) == first
-    assert key[1] == 10  # a case within the target keeps its place
-    # County departments are not scored: first come whatever the villages chose.
-    assert np.array_equal(m.queue_priority(COUNTY, rows), [2, 10])
+def test_hours_the_deadline_first_part_leaves_unused_go_first_come():
+    # Three hours, all given to deadline-first service, but the only timely case needs one:
+    # the two left over go to the late cases, oldest first (the queue is work-conserving).
+    alloc, _ = mixed_serve(
+        groups=np.zeros(3, dtype=np.int64), arrived=np.array([1, 2, 9]), late=np.array([True, True, False]),
+        need=np.array([1.5, 1.5, 1.0]), capacity=np.array([3.0]), deadline_share=np.array([1.0]),
+    )
+    assert alloc == pytest.approx([1.5, 0.5, 1.0])
+
+
+def test_the_county_and_a_capped_platform_serve_first_come():
+    # County departments are not scored; with cadres.deadline_first_cap = 0 no unit may
+    # depart from first come (a platform dispatching strictly in order of arrival).
+    def model(overrides):
+        m = GovernanceModel(load_scenario(SCENARIOS / "demo.yaml", overrides), seed=1)
+        m.run(3)  # some open cases on the books
+        m.decisions.queue_shares[:] = [0.0, 1.0]  # every unit wholly deadline-first
+        return m
+
+    free, capped = model({}), model(FIFO)
+    rows = np.array([0])
+    queue = free.book.village[rows].astype(np.int64)
+    n = free.n_villages
+    assert free.deadline_first_shares(VILLAGE, rows, queue, n)[queue] == pytest.approx([1.0])
+    assert not free.deadline_first_shares(COUNTY, rows, np.array([0]), 4).any()
+    assert not capped.deadline_first_shares(VILLAGE, rows, queue, n).any()
 
 
 def test_deadline_first_hits_the_target_and_misses_the_point(paired_runs):
     # Paired seeds, demo township under comprehensive assessment (which weights timeliness),
     # with units free to choose the discipline against units held to first come
-    # (cadres.triage_days = 0). Choosing raises the true timeliness rate, and the cases that
+    # (cadres.deadline_first_cap = 0). Choosing raises the true timeliness rate, and the cases that
     # still miss the target wait longer on the books: they are the ones pushed back (Bevan &
     # Hood 2006). Escalations and petitions are not asserted: they rise only in seeds where
     # queues outrun the target, and across eight seeds the sign is not consistent. Eight
