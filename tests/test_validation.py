@@ -129,3 +129,32 @@ def test_calibration_distance_is_zero_inside_a_target_and_capped_far_outside() -
     assert miss(debt, 5.5e5) == 0 and miss(debt, 7e5) == pytest.approx(2.0) and miss(rate, 0.99) == 0
     far = {"county:debt_per_village": 5.5e5, "county:closure_rate_reported": 0.5}
     assert distance([debt, rate], far) == pytest.approx(MISS_CAP**2)
+
+
+def test_calibration_polish_brings_in_a_target_one_parameter_drives(monkeypatch) -> None:
+    # Step 6 of the calibration, on a stand-in model whose two targets each follow one
+    # parameter (as the Guiyang fill rate follows staffing.fill_rate): from a start that hits
+    # the first target and misses the second by two tolerances, the polish must move only the
+    # second parameter, to the posterior value that hits it, and log the move. Deterministic.
+    import model.analysis.calibration_essays as cal
+
+    targets = [
+        {"metric": "a", "setting": "s", "value": 0.5, "tolerance": 0.05},
+        {"metric": "b", "setting": "s", "value": 0.7, "tolerance": 0.05},
+    ]
+    monkeypatch.setattr(cal, "_runs_for", lambda cfg, params, seed, extra: {"s": dict(params)})
+    monkeypatch.setattr(cal, "run_many", lambda runs, cache, workers, tick: None)
+    monkeypatch.setattr(cal, "_target_values", lambda cfg, cache, rs: {"s:a": rs["s"]["x"], "s:b": rs["s"]["y"]})
+    cfg = {"targets": targets, "seed": 1, "refine_replications": 2}
+    posterior = {
+        "x": {"prior": [0, 1], "q05": 0.3, "mean": 0.5, "q95": 0.7},
+        "y": {"prior": [0, 1], "q05": 0.6, "mean": 0.7, "q95": 0.8},
+    }
+    start = {"x": 0.5, "y": 0.6}
+    start_runs = [{"s": start}, {"s": start}]
+    sensitivity = {"s:a": {"x": 0.9, "y": 0.0}, "s:b": {"x": 0.0, "y": 0.8}}
+    params, before, log = cal._polish(
+        cfg, None, 1, lambda i, n: None, lambda m: None, start, start_runs, posterior, sensitivity
+    )
+    assert params == {"x": 0.5, "y": 0.7} and before == pytest.approx(4.0)
+    assert [m["parameter"] for m in log] == ["y"] and log[0]["distance"] == pytest.approx(0.0)
