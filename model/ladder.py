@@ -76,7 +76,7 @@ def mixed_serve(
     """
     if not deadline_share.any():
         return fifo_serve(groups, arrived, need, capacity)
-    # Late cases after every case that can still make the target: a key one horizon later.
+    # Late cases sort after every case still within the target (their key is 2^30 days on).
     key = arrived.astype(np.int64) + late.astype(np.int64) * (1 << 30)
     first, _ = fifo_serve(groups, key, need, capacity * deadline_share)
     used = np.bincount(groups, weights=first, minlength=len(capacity))
