@@ -162,7 +162,7 @@ class Ladder:
         if leaving.any():
             lr = rows[leaving]
             units = np.where(b.level[lr] == TOWNSHIP, m.township_unit[b.village[lr]], b.village[lr])
-            timely = (m.day - b.unit_arrived[lr]) <= m.response_target
+            timely = ~m.past_target(lr)
             m.counters.add("referred", units)
             m.counters.add("referred_timely", units[timely])
         delay = np.ones(len(rows), dtype=np.int32)

@@ -224,7 +224,7 @@ def make_promises(m: GovernanceModel) -> None:
         return
     b = m.book
     units = owner_units(m, rows)
-    timely = (m.day - b.unit_arrived[rows]) <= m.response_target
+    timely = ~m.past_target(rows)
     m.counters.add("promised", units)
     m.counters.add("promised_timely", units[timely])
     b.state[rows] = DEFERRED
