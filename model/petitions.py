@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from model.incidents import CONCEALED, COUNTY, DEFERRED, GRID, INTERCEPTED, OPEN, TOWNSHIP, VILLAGE
+from model.ladder import rank_in_group, stable_order
 from model.scenario import TASKS
 
 if TYPE_CHECKING:
@@ -208,9 +209,9 @@ def spend_credit_on(m: GovernanceModel, task: int, rows: np.ndarray, hours_each:
     # small when a saturated county has most of its open cases stuck.
     affordable = capacity[units] >= 1
     rows, units = rows[affordable], units[affordable]
-    order = np.lexsort((m.book.unit_arrived[rows], units))
+    order = stable_order(m.book.unit_arrived[rows], units)
     u = units[order]
-    rank = np.arange(len(order)) - np.searchsorted(u, u, side="left")
+    rank = rank_in_group(u)
     chosen = order[rank < capacity[u]]
     np.subtract.at(m.credit[task], units[chosen], hours_each)
     return rows[chosen]

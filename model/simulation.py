@@ -426,7 +426,7 @@ class GovernanceModel(mesa.Model):
             return np.ones(len(rows), dtype=bool)
         payer = self.owner_of_level(rows)
         env = led.envelope[M["resolution"]]
-        order = np.argsort(payer, kind="stable")
+        order = ladder_mod.stable_order(payer)
         cum = ladder_mod.groupwise_cumsum(payer[order], money[order])
         ok = np.empty(len(rows), dtype=bool)
         ok[order] = cum <= env[payer[order]] + 1e-9
