@@ -73,24 +73,27 @@ def rank_in_group(groups_sorted: np.ndarray) -> np.ndarray:
     return np.arange(len(groups_sorted)) - starts[np.cumsum(new_group) - 1]
 
 
-def fifo_serve(
-    groups: np.ndarray, order_key: np.ndarray | tuple[np.ndarray, ...], need: np.ndarray, capacity: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Give each group's ``capacity`` to its cases first-come-first-served.
-
-    ``order_key`` is one key or a tuple of keys, the last the most significant, as in
-    ``np.lexsort``. Returns (allocated per case, order) where order sorts cases by (group,
-    order_key).
-    """
-    keys = order_key if isinstance(order_key, tuple) else (order_key,)
-    order = stable_order(*keys, groups)
+def serve_in_order(groups: np.ndarray, order: np.ndarray, need: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Hours each case gets when each group's ``capacity`` goes to its cases in ``order``
+    (which must list each group's cases together)."""
     g = groups[order]
     n = need[order]
     before = groupwise_cumsum(g, n) - n
     alloc = np.clip(capacity[g] - before, 0.0, n)
     out = np.empty_like(alloc)
     out[order] = alloc
-    return out, order
+    return out
+
+
+def fifo_serve(
+    groups: np.ndarray, order_key: np.ndarray, need: np.ndarray, capacity: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Give each group's ``capacity`` to its cases first-come-first-served.
+
+    Returns (allocated per case, order) where order sorts cases by (group, order_key).
+    """
+    order = stable_order(order_key, groups)
+    return serve_in_order(groups, order, need, capacity), order
 
 
 def mixed_serve(
@@ -109,10 +112,13 @@ def mixed_serve(
     """
     if not deadline_share.any():
         return fifo_serve(groups, arrived, need, capacity)
-    # Within each queue, the cases still within the target first, oldest first; then the late.
-    first, _ = fifo_serve(groups, (arrived, late), need, capacity * deadline_share)
+    order = stable_order(arrived, groups)
+    # The same queues with the cases still within the target first: a stable sort of the
+    # first-come order by (queue, late), so each part stays oldest first.
+    deadline_order = order[stable_order(groups[order].astype(np.int64) * 2 + late[order])]
+    first = serve_in_order(groups, deadline_order, need, capacity * deadline_share)
     used = np.bincount(groups, weights=first, minlength=len(capacity))
-    rest, order = fifo_serve(groups, arrived, need - first, np.maximum(capacity - used, 0.0))
+    rest = serve_in_order(groups, order, need - first, np.maximum(capacity - used, 0.0))
     return first + rest, order
 
 

@@ -81,14 +81,20 @@ class Residents:
 
     def run_from(self, first: np.ndarray, span: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``span[i]`` residents from ``first[i]`` on, wrapping within the village, and for
-        each the index i of the run it belongs to (vectorised)."""
+        each the index i of the run it belongs to (vectorised). A run is at most its village's
+        size, so it wraps at most once; the village arithmetic is done per run, not per
+        resident (an overloaded county has ~100k open cases, some hurting 30 residents)."""
         case = np.repeat(np.arange(len(first)), span)
-        offset = np.arange(len(case)) - np.repeat(np.cumsum(span) - span, span)
-        start_of_run = first[case]
-        village = self.village[start_of_run]
-        start = self.village_start[village]
-        size = self.village_start[village + 1] - start
-        return start + (start_of_run - start + offset) % size, case
+        offset = np.arange(len(case)) - (np.cumsum(span) - span)[case]
+        village = self.village[first]
+        end = self.village_start[village + 1]
+        size = end - self.village_start[village]
+        if (span > size).any():
+            raise ValueError("a run of residents is longer than its village")
+        res = first[case] + offset
+        wrapped = (res >= end[case]).nonzero()[0]
+        res[wrapped] -= size[case[wrapped]]
+        return res, case
 
     def members_of(self, kind: str) -> np.ndarray:
         return (self.membership >> ASSOCIATION_KINDS.index(kind)) & 1
