@@ -17,7 +17,7 @@ import pandas as pd
 from model.fiscal import COUNTY_PURPOSES, SPENDING_PURPOSES
 from model.incidents import CONCEALED, DEFERRED, OPEN
 from model.indicators import beicai_rates
-from model.scenario import LEVELS, TASKS
+from model.scenario import LEVELS, PLATFORMS, TASKS
 
 if TYPE_CHECKING:
     from model.simulation import GovernanceModel
@@ -184,6 +184,7 @@ class Collector:
             else 0.0,
             "cadre_hours_by_unit": dict(zip(("village", "township"), self.hours_by_unit_kind.tolist(), strict=True)),
             "handling_hours_by_level": {lv: float(st[f"handling_hours_{lv}"]) for lv in LEVELS},
+            "cadre_handling_hours_by_duty": dict(zip(PLATFORMS, m.cadre_duty_hours.tolist(), strict=True)),
             "discovered_by_grid": int(st["discovered_by_grid"]),
             "discovered_by_associations": int(st["discovered_by_associations"]),
             "reported_by_residents": int(st["reported_by_residents"]),

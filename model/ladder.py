@@ -273,7 +273,7 @@ class Ladder:
         need = b.hours_needed[rows] - b.hours_done[rows]
         alloc, _ = fifo_serve(groups, b.arrived[rows], need, m.association_hours.ravel())
         b.hours_done[rows] += alloc
-        m.hours_used_handling(ASSOCIATION, alloc)
+        m.hours_used_handling(ASSOCIATION, rows, alloc)
         done = rows[b.hours_done[rows] >= b.hours_needed[rows] - 1e-9]
         if len(done) == 0:
             return
@@ -296,7 +296,7 @@ class Ladder:
         share = m.deadline_first_shares(level, rows, groups, len(capacity))
         alloc, order = mixed_serve(groups, b.arrived[rows], m.past_target(rows), need, capacity, share)
         b.hours_done[rows] += alloc
-        m.hours_used_handling(level, alloc)
+        m.hours_used_handling(level, rows, alloc)
         finished = b.hours_done[rows] >= b.hours_needed[rows] - 1e-9
         done = rows[order][finished[order]]  # queue order, so money goes first-come first-served
         if len(done) == 0:

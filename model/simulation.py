@@ -84,6 +84,7 @@ class GovernanceModel(mesa.Model):
         self.blamed = np.zeros(self.n_units)
         self.projects = np.zeros(self.n_villages)
         self.resolved_by_level = np.zeros(len(LEVELS))
+        self.cadre_duty_hours = np.zeros(len(PLATFORMS))
         self.wait_by_level = np.zeros(len(LEVELS))
         self.last_project_day = np.full(self.n_villages, -YEAR)
         self.book = IncidentBook()
@@ -411,8 +412,13 @@ class GovernanceModel(mesa.Model):
         """Whether each case has been on its unit's books longer than the response target."""
         return (self.day - self.book.unit_arrived[rows]) > self.response_target
 
-    def hours_used_handling(self, level: int, alloc: np.ndarray) -> None:
+    def hours_used_handling(self, level: int, rows: np.ndarray, alloc: np.ndarray) -> None:
+        """Book the hours a rung worked on ``rows`` today; a village's or township's also by
+        the duty (township platform, 001) of the case they served."""
         self.stats[f"handling_hours_{LEVELS[level]}"] += float(alloc.sum())
+        if level == VILLAGE or level == TOWNSHIP:
+            duty = self.kind_platform[self.book.kind[rows]]
+            self.cadre_duty_hours += np.bincount(duty, weights=alloc, minlength=len(PLATFORMS))
 
     def pay_for_cases(self, level: int, rows: np.ndarray) -> np.ndarray:
         """Which finished cases can be paid for today (in queue order); pays for them."""
