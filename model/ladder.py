@@ -32,15 +32,20 @@ if TYPE_CHECKING:
     from model.simulation import GovernanceModel
 
 
+def group_start(groups_sorted: np.ndarray) -> np.ndarray:
+    """For each element of a sorted array, the index where its run of equal groups starts."""
+    if len(groups_sorted) == 0:
+        return np.zeros(0, dtype=np.int64)
+    # Called several times a day on short arrays: np.r_ / np.repeat cost more than the work.
+    new_group = np.concatenate(([True], groups_sorted[1:] != groups_sorted[:-1]))
+    return new_group.nonzero()[0][np.cumsum(new_group) - 1]
+
+
 def groupwise_cumsum(groups_sorted: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Cumulative sum of ``values`` restarting at each new group (groups must be sorted)."""
     cum = np.cumsum(values)
-    if len(values) == 0:
-        return cum
-    # Called several times a day on short arrays: np.r_ / np.repeat cost more than the work.
-    new_group = np.concatenate(([True], groups_sorted[1:] != groups_sorted[:-1]))
-    starts = new_group.nonzero()[0]
-    return cum - (cum[starts] - values[starts])[np.cumsum(new_group) - 1]
+    first = group_start(groups_sorted)
+    return cum - (cum[first] - values[first])
 
 
 RADIX_MIN = 1500
@@ -74,11 +79,7 @@ def stable_order(*keys: np.ndarray) -> np.ndarray:
 
 def rank_in_group(groups_sorted: np.ndarray) -> np.ndarray:
     """Position of each element within its run of equal groups (groups must be sorted)."""
-    if len(groups_sorted) == 0:
-        return np.zeros(0, dtype=np.int64)
-    new_group = np.concatenate(([True], groups_sorted[1:] != groups_sorted[:-1]))
-    starts = new_group.nonzero()[0]
-    return np.arange(len(groups_sorted)) - starts[np.cumsum(new_group) - 1]
+    return np.arange(len(groups_sorted)) - group_start(groups_sorted)
 
 
 def serve_in_order(groups: np.ndarray, order: np.ndarray, need: np.ndarray, capacity: np.ndarray) -> np.ndarray:
