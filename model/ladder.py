@@ -231,10 +231,13 @@ class Ladder:
         mediated = (b.level == ASSOCIATION) & self.association_can_try(b.kind)
         self.refer_up((ready & (self.authority[b.kind] > b.level) & (b.level >= ASSOCIATION) & ~mediated).nonzero()[0])
         ready = (b.state == OPEN) & b.known & (b.ready <= m.day)
+        # Each rung serves the cases it holds now: a case it passes up today (a failed
+        # mediation, a finished case its unit cannot pay for) waits for tomorrow on the next.
+        level_now = b.level.copy()
         self.serve_associations((ready & mediated).nonzero()[0])
-        ready &= self.authority[b.kind] <= b.level
+        ready &= self.authority[b.kind] <= level_now
         for level in (VILLAGE, GRID, TOWNSHIP, COUNTY):
-            self.serve_level(level, (ready & (b.level == level)).nonzero()[0])
+            self.serve_level(level, (ready & (level_now == level)).nonzero()[0])
         self.residents_go_higher()
 
     def residents_go_higher(self) -> None:

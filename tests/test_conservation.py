@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from model.fiscal import SPENDING_PURPOSES
+from model.incidents import OPEN
 from model.simulation import GovernanceModel
 
 
@@ -47,3 +48,21 @@ def test_outputs_have_no_negative_counts_and_no_nan(demo):
     assert rates and all(0.0 <= flat[k] <= 1.0 for k in rates), {k: flat[k] for k in rates}
     shares = result.summary["cadre_hours_share"]
     assert abs(sum(shares.values()) - 1.0) < 1e-9
+
+
+def test_one_rung_a_day_no_case_is_worked_before_it_is_ready():
+    """A case passed up (a failed mediation, a finished case its village cannot pay for) gets
+    a new rung and a ready day after today; no rung may work on it before then (ladder.py:
+    "a day per rung"). Checked daily in the fiscal squeeze, where villages cannot pay."""
+    from model import load_scenario
+    from tests.conftest import SCENARIOS
+
+    model = GovernanceModel(load_scenario(SCENARIOS / "fiscal_squeeze.yaml"), seed=4)
+    passed_up = 0
+    for _ in range(240):
+        model.step()
+        b = model.book
+        waiting = (b.state == OPEN) & (b.ready > model.day - 1)  # model.day has moved on: today was day - 1
+        passed_up += int(np.count_nonzero(waiting & (b.hours_needed > 0)))
+        assert not (b.hours_done[waiting] > 0).any(), "a case was worked on before its ready day"
+    assert passed_up > 0, "the check never saw a case waiting for its next rung"
