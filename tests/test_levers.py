@@ -29,7 +29,13 @@ LEVERS = [
     # Under the veto cadres answer costlier interception with more stability hours (an
     # emergent compensation), so the plain effect is read under comprehensive assessment.
     ("interception effort", "000", DEMO, {}, {"cadres.hours_per_interception": 400}, "interceptions", -1),
-    ("interception cost", "000", "veto.yaml", {}, {"cadres.interception_cost": 9000}, "interception_spending", +1),
+    # 不惜功本 (000): within reach of the veto, units intercept at any price, so dearer
+    # interception is more spending. Read with the threshold within reach of the demo
+    # township (10 per 10k a year, ~15 reported petitions): at veto.yaml's 3.0 one seed in
+    # five (105) sits far above it, in the give-up trap (README), cuts stability hours, and
+    # at the higher price intercepts less (618k -> 261k yuan; the other four rise 2-4x).
+    ("interception cost", "000", "veto.yaml", {"regime.threshold": 10.0}, {"cadres.interception_cost": 9000},
+     "interception_spending", +1),
     ("promises", "000", DEMO, {}, {"cadres.task_priors.promising": 0.2}, "deferred_promises", +1),
     # 000: interception and promises cost money; "when there is no money, they falsify". The
     # veto's threshold is set within reach of the squeezed township (~200 petitions per 10k a
