@@ -402,10 +402,7 @@ class GovernanceModel(mesa.Model):
         cap = self.spec.cadres.deadline_first_cap
         if level == COUNTY or cap == 0 or len(rows) == 0:
             return share
-        owner = self.book.village[rows]
-        if level == TOWNSHIP:
-            owner = self.township_unit[owner]
-        share[groups] = cap * self.decisions.deadline_first[owner]
+        share[groups] = cap * self.decisions.deadline_first[self.owner_of_level(rows)]
         return share
 
     def past_target(self, rows: np.ndarray) -> np.ndarray:
