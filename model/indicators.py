@@ -31,6 +31,8 @@ COUNTERS = (
     "escort_demand",
     "detected",
     "handed_up",  # a township's receipts of cases a village had on its books (referred or carried up)
+    "hidden_found",  # hidden cases that came to light in the unit's villages, by anyone
+    "hidden_found_by_patrol",  # ... of which patrols (grid workers', cadres') found first
 )
 C = {name: i for i, name in enumerate(COUNTERS)}
 FORECAST_HALF_LIFE_DAYS = 60.0
@@ -116,5 +118,6 @@ class UnitCounters:
             "collective_petitions": g("collective_registered") * 365.0 / period_days,
             "proof_of_work": np.clip(_ratio(g("paperwork_done"), g("paperwork_demand")), 0, 1),
             "inspection_score": np.clip(_ratio(g("escort_done"), g("escort_demand")), 0, 1),
+            "discovery_rate": _ratio(g("hidden_found_by_patrol"), g("hidden_found")),
             "concealment_detected_share": _ratio(g("detected"), g("received"), empty=0.0),
         }

@@ -34,6 +34,7 @@ HIGHER_IS_BETTER = {
     "satisfaction_rate",
     "proof_of_work",
     "inspection_score",
+    "discovery_rate",
 }
 """The rest (petition rates, collective petitions) are better when lower."""
 

@@ -58,6 +58,7 @@ INDICATORS = (
     "collective_petitions",
     "proof_of_work",
     "inspection_score",
+    "discovery_rate",
 )
 """Indicators an assessment regime may score, always on *reported* values. The four rates
 are Beicai's (002); petition rates are per 10,000 residents per year; proof_of_work and
@@ -422,7 +423,7 @@ class CadreRules(_Strict):
                 "petition_rate": -0.3,
                 "skip_level_rate": -0.3,
             },
-            "patrol": {"timeliness_rate": 0.3, "petition_rate": -0.1},
+            "patrol": {"discovery_rate": 1.0, "timeliness_rate": 0.3, "petition_rate": -0.1},
             "paperwork": {"proof_of_work": 1.0},
             "escort": {"inspection_score": 1.0},
             "stability": {"petition_rate": -1.0, "skip_level_rate": -1.0, "collective_petitions": -1.0},

@@ -374,6 +374,11 @@ class GovernanceModel(mesa.Model):
                 b.known[found] = True
                 self.ladder.move(found, level_fn(found), 0)
                 self.stats[stat] += len(found)
+        # The discovery rate (002: grids are assessed on 问题发现): of the hidden cases that
+        # came to light today, the share patrols found before associations or residents did.
+        for units in (v, self.township_unit[v]):
+            self.counters.add("hidden_found", units[by_grid | by_assoc | by_resident])
+            self.counters.add("hidden_found_by_patrol", units[by_grid])
 
     def handling_queues(self, level: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Queue of each case at a level, and each queue's handling hours today."""

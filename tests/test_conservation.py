@@ -66,3 +66,23 @@ def test_one_rung_a_day_no_case_is_worked_before_it_is_ready():
         passed_up += int(np.count_nonzero(waiting & (b.hours_needed > 0)))
         assert not (b.hours_done[waiting] > 0).any(), "a case was worked on before its ready day"
     assert passed_up > 0, "the check never saw a case waiting for its next rung"
+
+
+def test_discovery_rate_counts_each_hidden_case_that_comes_to_light_once(demo):
+    """The discovery rate (002: grids are assessed on 问题发现) divides the hidden cases that
+    patrols found first by all hidden cases that came to light, in the village and again in
+    its township; both counters must match the run's discovery totals exactly."""
+    from model.indicators import C
+
+    model = GovernanceModel(demo, seed=6)
+    model.run(300)  # inside the first year, so year-to-date is everything so far
+    nv, ytd = model.n_villages, model.counters.ytd
+    st = model.stats
+    came_to_light = st["discovered_by_grid"] + st["discovered_by_associations"] + st["reported_by_residents"]
+    assert st["discovered_by_grid"] > 0 and came_to_light > st["discovered_by_grid"]
+    for counter, total in (("hidden_found", came_to_light), ("hidden_found_by_patrol", st["discovered_by_grid"])):
+        villages = ytd[C[counter], :nv]
+        assert villages.sum() == total
+        np.testing.assert_array_equal(ytd[C[counter], nv:], np.bincount(model.township_of, weights=villages))
+    rate = model.counters.indicators("ytd")["discovery_rate"]
+    assert ((rate >= 0) & (rate <= 1)).all() and 0 < rate[nv:].min()
