@@ -1,7 +1,7 @@
 """Incidents: compact records of disputes, service needs, petitions, pollution, building….
 
-Open incidents live in an ``IncidentBook``: one numpy column per field, compacted at the end
-of each day. Closed incidents are streamed to an ``IncidentLog`` of small fixed-width chunks
+Open incidents live in an ``IncidentBook``: one numpy column per field, compacted once the
+closed rows already streamed to the log make up a sixteenth of it (and after every run). Closed incidents are streamed to an ``IncidentLog`` of small fixed-width chunks
 (about 40 bytes a record), so memory does not grow with open state over the horizon and a
 resident's incident history can still be read back.
 
@@ -19,6 +19,11 @@ from model.scenario import LEVELS
 
 OPEN, DEFERRED, RESOLVED, INTERCEPTED, CONCEALED = range(5)
 STATES = ("open", "deferred", "resolved", "intercepted", "concealed")
+LOGGED = len(STATES)
+"""Not a state: the mark of a closed row already streamed to the log and waiting for the book
+to be compacted (``IncidentBook.compact``). Every phase of the day selects rows by state, so
+these rows are invisible to the model; the book is compacted when they are many, and at the
+end of every ``run``."""
 SELF, ASSOCIATION, VILLAGE, GRID, TOWNSHIP, COUNTY = range(len(LEVELS))
 PETITION_KIND_NAME = "petition"
 
@@ -131,6 +136,15 @@ class IncidentBook:
         self._n = first + n
         self._expose()
         return np.arange(first, first + n)
+
+    def logged(self) -> int:
+        """Rows marked ``LOGGED``, which a compaction would remove."""
+        return int(np.count_nonzero(self.state == LOGGED))
+
+    def compact(self) -> None:
+        """Drop the rows already streamed to the log (order kept)."""
+        if self.logged():
+            self.remove(self.state != LOGGED)
 
     def remove(self, keep: np.ndarray) -> None:
         """Keep only rows where ``keep`` is True (compacted in place, order kept)."""

@@ -13,6 +13,7 @@ the county when funds follow tasks 费随事转 (000, 001). Everything is vector
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -129,6 +130,63 @@ def mixed_serve(
     used = np.bincount(groups, weights=first, minlength=len(capacity))
     rest = serve_in_order(groups, order, need - first, np.maximum(capacity - used, 0.0))
     return first + rest, order
+
+
+HEAD_MIN = RADIX_MIN
+"""Queues at least this long are cut to their heads before they are served (``queue_heads``):
+a demo's or a calibrated county's queues are shorter and are served whole, as before."""
+
+
+def ahead_by_day(groups: np.ndarray, days: np.ndarray, n_groups: int) -> Callable[..., np.ndarray] | None:
+    """A function giving, for each case, the sum of ``weights`` (default 1) over the cases of
+    its group on earlier days: a histogram per (group, day) and its running sum, so no sort.
+    None where the groups span so many days that the histogram would cost more than a sort."""
+    first_day = int(days.min())
+    span = int(days.max()) - first_day + 1
+    if n_groups * span > 8 * len(groups):
+        return None
+    cell = groups.astype(np.int64) * span + (days - first_day)
+
+    def ahead(weights: np.ndarray | None = None) -> np.ndarray:
+        per_day = np.bincount(cell, weights=weights, minlength=n_groups * span).reshape(n_groups, span)
+        return (np.cumsum(per_day, axis=1) - per_day).ravel()[cell]
+
+    return ahead
+
+
+def queue_heads(
+    groups: np.ndarray,
+    arrived: np.ndarray,
+    late: np.ndarray,
+    need: np.ndarray,
+    capacity: np.ndarray,
+    deadline_share: np.ndarray,
+) -> np.ndarray | None:
+    """Which cases ``mixed_serve`` can give hours to today, or finds finished (indices of a
+    superset), found without sorting; None where ``ahead_by_day`` declines.
+
+    A case gets first-come hours only if the cases of its queue that arrived on earlier days
+    need less than the queue's hours (the deadline-first part only lowers what is left to
+    need), and deadline-first hours only if the cases ahead of it in that order need less than
+    that part's hours. In an overloaded county a queue holds months of cases and a day's hours
+    reach the first few, so serving only these heads spares two sorts and the passes over all
+    the rest (docs/performance.md, "Queue heads"). The sums ahead of a case are taken per
+    arrival day, in a different order from ``serve_in_order``'s, so the comparison allows for
+    rounding."""
+    n_groups = len(capacity)
+    ahead = ahead_by_day(groups, arrived, n_groups)
+    if ahead is None:
+        return None
+    slack = 1e-6 * (1.0 + capacity[groups])
+    if not deadline_share.any():
+        return ((ahead(need) < capacity[groups] + slack) | (need <= 1e-9)).nonzero()[0]
+    on_time = np.where(late, 0.0, need)
+    ahead_on_time, ahead_late = ahead(on_time), ahead(need - on_time)
+    head = (ahead_on_time + ahead_late < capacity[groups] + slack) | (need <= 1e-9)
+    part = (capacity * deadline_share)[groups] + slack
+    on_time_total = np.bincount(groups, weights=on_time, minlength=n_groups)[groups]
+    head |= np.where(late, on_time_total + ahead_late, ahead_on_time) < part
+    return head.nonzero()[0]
 
 
 class Ladder:
@@ -248,6 +306,9 @@ class Ladder:
         rows = low.nonzero()[0]
         if len(rows) == 0:
             return
+        # Patience is at least half of patience_days (trust >= 0): only cases older than that
+        # need their resident's trust looked up, a few of an overloaded county's many.
+        rows = rows[(m.day - b.arrived[rows]) > 0.5 * m.spec.residents.patience_days]
         patience = m.spec.residents.patience_days * (0.5 + m.residents.trust[b.resident[rows]])
         waited = (m.day - b.arrived[rows]) > patience
         # Cases whose work is done but await money are the unit's to refer, not the resident's.
@@ -306,7 +367,11 @@ class Ladder:
         groups, capacity = m.handling_queues(level, rows)
         need = b.hours_needed[rows] - b.hours_done[rows]
         share = m.deadline_first_shares(level, rows, groups, len(capacity))
-        alloc, order = mixed_serve(groups, b.arrived[rows], m.past_target(rows), need, capacity, share)
+        arrived, late = b.arrived[rows], m.past_target(rows)
+        head = queue_heads(groups, arrived, late, need, capacity, share) if len(rows) >= HEAD_MIN else None
+        if head is not None:
+            rows, groups, need, arrived, late = rows[head], groups[head], need[head], arrived[head], late[head]
+        alloc, order = mixed_serve(groups, arrived, late, need, capacity, share)
         b.hours_done[rows] += alloc
         m.hours_used_handling(level, rows, alloc)
         finished = b.hours_done[rows] >= b.hours_needed[rows] - 1e-9

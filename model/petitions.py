@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from model.incidents import CONCEALED, COUNTY, DEFERRED, GRID, INTERCEPTED, OPEN, TOWNSHIP, VILLAGE
-from model.ladder import rank_in_group, stable_order
+from model.ladder import HEAD_MIN, ahead_by_day, rank_in_group, stable_order
 from model.scenario import TASKS
 
 if TYPE_CHECKING:
@@ -78,24 +78,27 @@ def new_petitions(m: GovernanceModel) -> None:
                 unit_arrived=m.day,
             )
         )
-    for v in np.flatnonzero(collective_village):
-        members = who[village == v]
+    collective = np.flatnonzero(collective_village)
+    if len(collective):
+        # One record per village, in village order, added together (an overloaded county
+        # has dozens a day; one append each cost more than the rest of the petitioning).
+        groups = [who[village == v] for v in collective]
         rows.append(
             m.book.add(
-                kind=[m.petition_kind],
-                village=[v],
-                resident=[members[0]],
-                people=[len(members)],
-                severity=[r.grievance[members].sum() / 10.0],
+                kind=np.full(len(collective), m.petition_kind),
+                village=collective,
+                resident=[members[0] for members in groups],
+                people=[len(members) for members in groups],
+                severity=[r.grievance[members].sum() / 10.0 for members in groups],
                 created=m.day,
-                level=[COUNTY],
+                level=COUNTY,
                 state=OPEN,
-                hours_needed=[rules.petition_hours * np.sqrt(len(members))],
-                money=[rules.petition_money * len(members)],
+                hours_needed=[rules.petition_hours * np.sqrt(len(members)) for members in groups],
+                money=[rules.petition_money * len(members) for members in groups],
                 arrived=m.day,
                 ready=m.day + 1,
-                petition=[2],
-                collective=[True],
+                petition=2,
+                collective=True,
                 unit_arrived=m.day,
             )
         )
@@ -209,7 +212,15 @@ def spend_credit_on(m: GovernanceModel, task: int, rows: np.ndarray, hours_each:
     # small when a saturated county has most of its open cases stuck.
     affordable = capacity[units] >= 1
     rows, units = rows[affordable], units[affordable]
-    order = stable_order(m.book.unit_arrived[rows], units)
+    arrived = m.book.unit_arrived[rows]
+    # A unit's banked hours reach its few oldest cases: sort only the cases with fewer than
+    # ``capacity`` of their unit's cases on earlier days, which include every case chosen and
+    # all cases ahead of it, so ranks and choices are exactly those of sorting all.
+    ahead = ahead_by_day(units, arrived, len(capacity)) if len(rows) >= HEAD_MIN else None
+    if ahead is not None:
+        head = (ahead() < capacity[units]).nonzero()[0]
+        rows, units, arrived = rows[head], units[head], arrived[head]
+    order = stable_order(arrived, units)
     u = units[order]
     rank = rank_in_group(u)
     chosen = order[rank < capacity[u]]

@@ -85,15 +85,21 @@ class Residents:
         size, so it wraps at most once; the village arithmetic is done per run, not per
         resident (an overloaded county has ~100k open cases, some hurting 30 residents)."""
         case = np.repeat(np.arange(len(first)), span)
-        offset = np.arange(len(case)) - (np.cumsum(span) - span)[case]
-        village = self.village[first]
+        starts = np.cumsum(span) - span
+        res = first[case] + (np.arange(len(case)) - starts[case])
+        # Only a run of more than one resident can pass its village's end; most cases hurt one.
+        multi = (span > 1).nonzero()[0]
+        if len(multi) == 0:
+            return res, case
+        village = self.village[first[multi]]
         end = self.village_start[village + 1]
         size = end - self.village_start[village]
-        if (span > size).any():
+        if (span[multi] > size).any():
             raise ValueError("a run of residents is longer than its village")
-        res = first[case] + offset
-        wrapped = (res >= end[case]).nonzero()[0]
-        res[wrapped] -= size[case[wrapped]]
+        run = np.repeat(np.arange(len(multi)), span[multi])  # the multi run of each of its entries
+        entries = starts[multi][run] + (np.arange(len(run)) - (np.cumsum(span[multi]) - span[multi])[run])
+        wrapped = res[entries] >= end[run]
+        res[entries[wrapped]] -= size[run[wrapped]]
         return res, case
 
     def members_of(self, kind: str) -> np.ndarray:

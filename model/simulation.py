@@ -31,6 +31,7 @@ from model.incidents import (
     COUNTY,
     GRID,
     INTERCEPTED,
+    LOGGED,
     OPEN,
     RESOLVED,
     SELF,
@@ -88,6 +89,7 @@ class GovernanceModel(mesa.Model):
         self.wait_by_level = np.zeros(len(LEVELS))
         self.last_project_day = np.full(self.n_villages, -YEAR)
         self.book = IncidentBook()
+        self.logged_rows = 0  # closed rows streamed to the log, not yet compacted out of the book
         self.log = IncidentLog(keep=keep_incident_log)
         self.ladder = ladder_mod.Ladder(self)
         self.response_target = s.burden.response_target_days
@@ -221,6 +223,8 @@ class GovernanceModel(mesa.Model):
     def run(self, days: int | None = None) -> None:
         for _ in range(self.spec.days if days is None else days):
             self.step()
+        self.book.compact()  # after a run the book holds what is not closed, nothing else
+        self.logged_rows = 0
 
     # ---- staffing and decisions -------------------------------------------------------------
     def staff_come_and_go(self) -> None:
@@ -562,7 +566,14 @@ class GovernanceModel(mesa.Model):
             rows = closed.nonzero()[0]
             self.count_mediated_disputes(rows)
             self.log.append(b, rows, self.day, satisfied=b.satisfied[rows])
-            b.remove(~closed)
+            b.state[rows] = LOGGED
+            self.logged_rows += len(rows)
+        # Compacting copies every open row, and an overloaded county closes a few hundred of
+        # its ~200k open cases a day: compact when the logged rows are a sixteenth of the book
+        # (docs/performance.md, "Lazy compaction").
+        if self.logged_rows * 16 >= len(b):
+            b.compact()
+            self.logged_rows = 0
 
     def count_mediated_disputes(self, closed: np.ndarray) -> None:
         """Mediation success per dispute, as Wuxi counts it (004: 20,322 disputes mediated,
@@ -582,7 +593,7 @@ class GovernanceModel(mesa.Model):
         """A resident's attributes and incident history (open and closed)."""
         info = self.residents.get(rid)
         b = self.book
-        open_rows = np.flatnonzero(b.resident == rid)
+        open_rows = np.flatnonzero((b.resident == rid) & (b.state != LOGGED))
         history = [
             {
                 "id": int(b.id[i]),
@@ -611,7 +622,8 @@ class GovernanceModel(mesa.Model):
     def state_counts(self) -> dict[str, int]:
         """Every record ever created, by its current state (open book + closed log)."""
         counts = self.log.count_by_state.copy()
-        np.add.at(counts, self.book.state, 1)
+        state = self.book.state
+        np.add.at(counts, state[state != LOGGED], 1)
         return dict(zip(STATE_NAMES, counts.tolist(), strict=True))
 
 
