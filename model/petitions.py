@@ -199,7 +199,8 @@ def stuck_cases(m: GovernanceModel, levels: tuple[int, ...]) -> np.ndarray:
 
 def owner_units(m: GovernanceModel, rows: np.ndarray) -> np.ndarray:
     b = m.book
-    return np.where(b.level[rows] == TOWNSHIP, m.township_unit[b.village[rows]], b.village[rows])
+    village = b.village[rows]
+    return np.where(b.level[rows] == TOWNSHIP, m.township_unit[village], village)
 
 
 def spend_credit_on(m: GovernanceModel, task: int, rows: np.ndarray, hours_each: float) -> np.ndarray:
@@ -228,12 +229,14 @@ def spend_credit_on(m: GovernanceModel, task: int, rows: np.ndarray, hours_each:
     return rows[chosen]
 
 
-def make_promises(m: GovernanceModel) -> None:
-    """Placate stuck cases with promises: disposed in reports now, back later (000)."""
+def make_promises(m: GovernanceModel) -> np.ndarray:
+    """Placate stuck cases with promises: disposed in reports now, back later (000). Returns
+    the stuck cases left open, which is what ``conceal_cases`` would find next."""
     rules = m.spec.cadres
-    rows = spend_credit_on(m, PROMISING, stuck_cases(m, (VILLAGE, GRID, TOWNSHIP)), rules.hours_per_promise)
+    stuck = stuck_cases(m, (VILLAGE, GRID, TOWNSHIP))
+    rows = spend_credit_on(m, PROMISING, stuck, rules.hours_per_promise)
     if len(rows) == 0:
-        return
+        return stuck
     b = m.book
     units = owner_units(m, rows)
     timely = ~m.past_target(rows)
@@ -246,12 +249,15 @@ def make_promises(m: GovernanceModel) -> None:
     res, case = m.affected(rows)
     m.residents.grievance[res] = np.maximum(m.residents.grievance[res] - relief[case], 0.0)
     m.stats["promises"] += len(rows)
+    return stuck[b.state[stuck] == OPEN]
 
 
-def conceal_cases(m: GovernanceModel) -> None:
-    """Report stuck cases as closed when there is no money to close them (000: 瞒天过海)."""
+def conceal_cases(m: GovernanceModel, stuck: np.ndarray | None = None) -> None:
+    """Report stuck cases as closed when there is no money to close them (000: 瞒天过海);
+    ``stuck`` saves finding them again when ``make_promises`` has just done so."""
     rules = m.spec.cadres
-    stuck = stuck_cases(m, (VILLAGE, GRID, TOWNSHIP))
+    if stuck is None:
+        stuck = stuck_cases(m, (VILLAGE, GRID, TOWNSHIP))
     rows = spend_credit_on(m, REPORTING, stuck, rules.hours_per_concealment)
     if len(rows) == 0:
         return

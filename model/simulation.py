@@ -210,8 +210,7 @@ class GovernanceModel(mesa.Model):
         self.discover_hidden_cases()
         self.ladder.step()
         petitions.new_petitions(self)
-        petitions.make_promises(self)
-        petitions.conceal_cases(self)
+        petitions.conceal_cases(self, petitions.make_promises(self))
         self.grievance_and_trust()
         self.counters.end_day()
         self.collector.collect()
@@ -554,7 +553,11 @@ class GovernanceModel(mesa.Model):
         if len(hurting):
             res, case = self.affected(hurting)
             np.add.at(r.grievance, res, (rules.grievance_per_severity * b.severity[hurting] * self.weight(hurting))[case])
-            grow = ((b.state == OPEN) & (b.petition == 0)).nonzero()[0]
+            # Only kinds that grow change, and cases above the cap (a returned promise) are
+            # brought down to it; for the rest the update below would leave the value as it is.
+            changing = self.kind_growth[b.kind] > 0
+            changing |= b.severity > SEVERITY_CAP
+            grow = ((b.state == OPEN) & (b.petition == 0) & changing).nonzero()[0]
             b.severity[grow] = np.minimum(b.severity[grow] * (1.0 + self.kind_growth[b.kind[grow]]), SEVERITY_CAP)
 
     def close_books(self) -> None:
