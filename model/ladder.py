@@ -278,22 +278,28 @@ class Ladder:
     # ---- one day on the ladder --------------------------------------------------------
     def step(self) -> None:
         m, b = self.m, self.m.book
-        open_known = (b.state == OPEN) & b.known
-        ready = open_known & (b.ready <= m.day)
+        ready = (b.state == OPEN) & b.known & (b.ready <= m.day)
         # mask.nonzero()[0] and np.count_nonzero: np.flatnonzero and bool .sum() cost several
         # times more in wrappers than the work on a day's few hundred cases (docs/performance.md).
-        self.mediate_at_neighbour_points((ready & (b.level == SELF)).nonzero()[0])
-        ready = (b.state == OPEN) & b.known & (b.ready <= m.day)
+        # Mediating and referring change only the cases they act on (no rows are added in
+        # between), so only those need ``ready`` again: a referral with no dispatch delay is
+        # ready on its new rung today.
+        def act(action: Callable[[np.ndarray], None], mask: np.ndarray) -> None:
+            rows = mask.nonzero()[0]
+            action(rows)
+            ready[rows] = (b.state[rows] == OPEN) & b.known[rows] & (b.ready[rows] <= m.day)
+
+        act(self.mediate_at_neighbour_points, ready & (b.level == SELF))
         # Each rung reports up what it lacks the authority to close, the township too
         # (001: "see it but can't manage it"); one rung a day.
+        authority = self.authority[b.kind]
         mediated = (b.level == ASSOCIATION) & self.association_can_try(b.kind)
-        self.refer_up((ready & (self.authority[b.kind] > b.level) & (b.level >= ASSOCIATION) & ~mediated).nonzero()[0])
-        ready = (b.state == OPEN) & b.known & (b.ready <= m.day)
+        act(self.refer_up, ready & (authority > b.level) & (b.level >= ASSOCIATION) & ~mediated)
         # Each rung serves the cases it holds now: a case it passes up today (a failed
         # mediation, a finished case its unit cannot pay for) waits for tomorrow on the next.
         level_now = b.level.copy()
         self.serve_associations((ready & mediated).nonzero()[0])
-        ready &= self.authority[b.kind] <= level_now
+        ready &= authority <= level_now
         for level in (VILLAGE, GRID, TOWNSHIP, COUNTY):
             self.serve_level(level, (ready & (level_now == level)).nonzero()[0])
         self.residents_go_higher()

@@ -30,13 +30,14 @@ CREDIT_DAYS = 30
 def new_petitions(m: GovernanceModel) -> None:
     """Residents above threshold petition; collective groups form; interception happens."""
     r, rules, rng = m.residents, m.spec.residents, m.streams["petitions"]
-    candidates = (r.grievance > m.min_petition_threshold).nonzero()[0]
+    # Only residents past their cooldown may go, alone or with others: in an overloaded county
+    # most of the aggrieved have just been (docs/performance.md).
+    rested = m.day - r.last_petition_day >= rules.petition_cooldown_days
+    candidates = ((r.grievance > m.min_petition_threshold) & rested).nonzero()[0]
     if len(candidates) == 0:
         return
     thr = rules.petition_threshold * (0.5 + r.trust[candidates]) * (1.0 + m.self_help * m.memory[r.village[candidates]])
-    eligible = candidates[
-        (r.grievance[candidates] > thr) & (m.day - r.last_petition_day[candidates] >= rules.petition_cooldown_days)
-    ]
+    eligible = candidates[r.grievance[candidates] > thr]
     if len(eligible) == 0:
         return
     who = eligible[rng.random(len(eligible)) < rules.petition_prob]
@@ -45,10 +46,7 @@ def new_petitions(m: GovernanceModel) -> None:
     # Collective petitions: when one resident goes, aggrieved neighbours (half the grievance
     # it takes to go alone) come along if the village has enough of them to act together;
     # memory without division (type A) needs fewest (002; Tsai 2007).
-    sympathisers = candidates[
-        (r.grievance[candidates] > 0.5 * thr)
-        & (m.day - r.last_petition_day[candidates] >= rules.petition_cooldown_days)
-    ]
+    sympathisers = candidates[r.grievance[candidates] > 0.5 * thr]
     aggrieved = np.bincount(r.village[sympathisers], minlength=m.n_villages)
     need = rules.collective_min / np.maximum(m.mobilisation, 0.05)
     going = np.bincount(r.village[who], minlength=m.n_villages) > 0
