@@ -1,9 +1,10 @@
 """Incidents: compact records of disputes, service needs, petitions, pollution, building….
 
 Open incidents live in an ``IncidentBook``: one numpy column per field, compacted once the
-closed rows already streamed to the log make up a sixteenth of it (and after every run). Closed incidents are streamed to an ``IncidentLog`` of small fixed-width chunks
-(about 40 bytes a record), so memory does not grow with open state over the horizon and a
-resident's incident history can still be read back.
+closed rows already streamed to the log make up a sixteenth of it (and after every run).
+Closed incidents are streamed to an ``IncidentLog`` of small fixed-width chunks (about 40
+bytes a record), so memory does not grow with open state over the horizon and a resident's
+incident history can still be read back.
 
 States: every record is, at any time, in exactly one of OPEN (known or still hidden, at some
 level of the ladder), DEFERRED (placated by a promise, due to return worse), RESOLVED,
