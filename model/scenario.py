@@ -15,6 +15,7 @@ range and, where it comes from one, the source essay (``../shared/seeds``):
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any, Literal
 
@@ -667,22 +668,57 @@ class Scenario(_Strict):
         return int(round(self.years * 365))
 
 
+def _table_default(data: dict[str, Any], path: list[str]) -> dict[str, Any]:
+    """What a table the scenario data lacks starts as when an override reaches into it.
+
+    A mapping with defaults (indicator weights, cadres' beliefs and priors, platform shares,
+    incident kinds) starts as its defaults, so ``regime.weights.discovery_rate=0.1`` adds one
+    weight instead of replacing all of them; a sub-model starts empty and fills itself in.
+    Regime parameters are the named regime's (``regime.name`` in ``data``)."""
+    from pydantic_core import PydanticUndefined
+
+    from model.regimes import REGIMES
+
+    node: Any = Scenario
+    for key in path:
+        if node is RegimeSpec:
+            name = (data.get("regime") or {}).get("name", RegimeSpec.model_fields["name"].default)
+            node = REGIMES[name].Params if name in REGIMES else None
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            field = node.model_fields.get(key)
+            if field is None:
+                return {}
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                node = annotation
+                continue
+            node = field.default_factory() if field.default_factory is not None else field.default
+            node = None if node is PydanticUndefined else node
+        elif isinstance(node, dict):
+            node = node.get(key)
+        else:
+            return {}
+    if not isinstance(node, dict):
+        return {}
+    return {k: v.model_dump() if isinstance(v, BaseModel) else copy.deepcopy(v) for k, v in node.items()}
+
+
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
     """Return a copy of raw scenario data with dotted-key overrides applied.
 
     ``{"regime.name": "veto", "staffing.fill_rate": 0.68}``: intermediate tables are created
-    when absent, so an override may set a field the file leaves at its default.
+    when absent, so an override may set a field the file leaves at its default; a mapping
+    starts as its defaults (``_table_default``). Shallower keys are applied first, so
+    ``regime.name`` is known before ``regime.weights.x`` and a whole table before its entries.
     """
-    import copy
-
     out = copy.deepcopy(data)
-    for dotted, value in (overrides or {}).items():
+    for dotted, value in sorted((overrides or {}).items(), key=lambda item: item[0].count(".")):
         node = out
         *parents, leaf = dotted.split(".")
-        for key in parents:
+        for depth, key in enumerate(parents):
             child = node.get(key)
             if child is None:
-                child = node[key] = {}
+                child = node[key] = _table_default(out, parents[: depth + 1])
             if not isinstance(child, dict):
                 raise ScenarioError(f"override {dotted!r}: {key!r} is not a table")
             node = child

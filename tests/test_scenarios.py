@@ -115,3 +115,21 @@ REQUIRED_SUMMARY_KEYS = (
     "deferred_promises spending_total debt_end cadre_hours_share staff_on_post_mean cadre_turnover trust_mean_end "
     "grievance_mean_end scenario seed code_version"
 ).split()
+
+
+def test_an_override_into_a_mapping_changes_one_entry_and_keeps_the_defaults():
+    """``--set regime.weights.discovery_rate=0.1`` (or a sweep over that key) must add one
+    weight to the regime's default weights, not score discovery alone; the same for the
+    cadres' beliefs. The regime's defaults are the named regime's, whatever the order of the
+    overrides."""
+    from model.regimes import ComprehensiveParams, VetoParams, make_regime
+    from model.scenario import CadreRules
+
+    weights = make_regime(load_scenario(SCENARIOS / "demo.yaml", {"regime.weights.discovery_rate": 0.1}).regime).params.weights
+    assert weights == {**ComprehensiveParams().weights, "discovery_rate": 0.1}
+    veto = load_scenario(SCENARIOS / "demo.yaml", {"regime.routine_weights.discovery_rate": 0.1, "regime.name": "veto"})
+    assert make_regime(veto.regime).params.routine_weights == {**VetoParams().routine_weights, "discovery_rate": 0.1}
+    beliefs = load_scenario(SCENARIOS / "demo.yaml", {"cadres.beliefs.patrol.discovery_rate": 0.5}).cadres.beliefs
+    assert beliefs == {**CadreRules().beliefs, "patrol": {**CadreRules().beliefs["patrol"], "discovery_rate": 0.5}}
+    whole = {"proof_of_work": 1.0}  # a whole table still replaces the default
+    assert make_regime(load_scenario(SCENARIOS / "demo.yaml", {"regime.weights": whole}).regime).params.weights == whole
