@@ -59,6 +59,12 @@ STATE_COLUMNS = (
 )
 
 
+def spread(shares: np.ndarray) -> float:
+    """Normalised Shannon entropy of a split (1 = even over every part, 0 = all on one)."""
+    nz = shares[shares > 0]
+    return float(-(nz * np.log(nz)).sum() / np.log(len(shares)))
+
+
 class Collector:
     def __init__(self, model: GovernanceModel, days: int) -> None:
         self.m = model
@@ -122,6 +128,7 @@ class Collector:
         known_open = int(((b.state == OPEN) & b.known).sum())
         spent = {p: float(m.ledger.spent[i].sum()) for i, p in enumerate(SPENDING_PURPOSES)}
         spent.update({f"county_{p}": float(m.ledger.county_spent[i]) for i, p in enumerate(COUNTY_PURPOSES)})
+        shares = self.hours_total / max(self.hours_total.sum(), 1e-9)
         years = max(self.rows / 365.0, 1e-9)
         staff_mean = self.staff_days / max(self.rows, 1)
         departures = m.staffing.quits + m.staffing.dismissals
@@ -164,9 +171,8 @@ class Collector:
             "spending_total": float(m.ledger.spent.sum() + m.ledger.county_spent.sum()),
             "spending_by_purpose": spent,
             "debt_end": float(m.ledger.debt.sum()),
-            "cadre_hours_share": dict(
-                zip(TASKS, (self.hours_total / max(self.hours_total.sum(), 1e-9)).tolist(), strict=True)
-            ),
+            "cadre_hours_share": dict(zip(TASKS, shares.tolist(), strict=True)),
+            "cadre_hours_entropy": spread(shares),
             "staff_on_post_mean": staff_mean,
             "cadre_turnover": departures / max(staff_mean * years, 1e-9),
             "trust_mean_end": float(r.trust.mean()),

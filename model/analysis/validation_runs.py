@@ -189,7 +189,6 @@ def _flatten(d: dict[str, Any], prefix: str, out: dict[str, float]) -> None:
 def _derived(model: Any, summary: dict[str, Any], days: int) -> dict[str, float]:
     st, hours = model.stats, summary["cadre_hours_share"]
     h = np.array([hours[t] for t in TASKS])
-    nz = h[h > 0]
     handling_available = float(model.collector.hours_total[TASKS.index("handling")])
     handling_used = st["handling_hours_village"] + st["handling_hours_township"]
     found = st["discovered_by_grid"] + st["discovered_by_associations"]
@@ -198,7 +197,7 @@ def _derived(model: Any, summary: dict[str, Any], days: int) -> dict[str, float]
         "service_share": hours["handling"] + hours["patrol"],
         "service_to_stability": (hours["handling"] + hours["patrol"]) / max(hours["stability"], 1e-6),
         "patrol_to_stability": hours["patrol"] / max(hours["stability"], 1e-6),
-        "hours_entropy": float(-(nz * np.log(nz)).sum() / np.log(len(TASKS))),
+        "hours_entropy": summary["cadre_hours_entropy"],
         "hours_top_share": float(h.max()),
         "utilisation": handling_used / max(handling_available, 1e-9),
         "discovered_by_patrols_share": found / max(found + st["reported_by_residents"], 1.0),
