@@ -89,6 +89,7 @@ class IncidentBook:
     def __init__(self) -> None:
         self._buffers = {name: np.zeros(self.MIN_CAPACITY, dtype=dtype) for name, dtype in FIELDS.items()}
         self._n = 0
+        self._logged = 0  # rows marked LOGGED, waiting for ``compact``
         self.next_id = 0
         self._expose()
 
@@ -140,11 +141,17 @@ class IncidentBook:
 
     def logged(self) -> int:
         """Rows marked ``LOGGED``, which a compaction would remove."""
-        return int(np.count_nonzero(self.state == LOGGED))
+        return self._logged
 
-    def compact(self) -> None:
-        """Drop the rows already streamed to the log (order kept)."""
-        if self.logged():
+    def mark_logged(self, rows: np.ndarray) -> None:
+        """Mark closed rows already streamed to the log, for the next compaction to drop."""
+        self.state[rows] = LOGGED
+        self._logged += len(rows)
+
+    def compact(self, min_share: float = 0.0) -> None:
+        """Drop the rows already streamed to the log (order kept), if they are at least
+        ``min_share`` of the book."""
+        if self._logged and self._logged >= min_share * self._n:
             self.remove(self.state != LOGGED)
 
     def remove(self, keep: np.ndarray) -> None:
@@ -153,6 +160,7 @@ class IncidentBook:
         for buffer in self._buffers.values():
             buffer[: len(kept)] = buffer[kept]
         self._n = len(kept)
+        self._logged = int(np.count_nonzero(self._buffers["state"][: self._n] == LOGGED))
         capacity = len(self._buffers["id"])
         if capacity > 4 * max(self._n, self.MIN_CAPACITY):
             # Give memory back after a backlog clears, so the footprint follows what is open.

@@ -89,7 +89,6 @@ class GovernanceModel(mesa.Model):
         self.wait_by_level = np.zeros(len(LEVELS))
         self.last_project_day = np.full(self.n_villages, -YEAR)
         self.book = IncidentBook()
-        self.logged_rows = 0  # closed rows streamed to the log, not yet compacted out of the book
         self.log = IncidentLog(keep=keep_incident_log)
         self.ladder = ladder_mod.Ladder(self)
         self.response_target = s.burden.response_target_days
@@ -223,7 +222,6 @@ class GovernanceModel(mesa.Model):
         for _ in range(self.spec.days if days is None else days):
             self.step()
         self.book.compact()  # after a run the book holds what is not closed, nothing else
-        self.logged_rows = 0
 
     # ---- staffing and decisions -------------------------------------------------------------
     def staff_come_and_go(self) -> None:
@@ -569,14 +567,11 @@ class GovernanceModel(mesa.Model):
             rows = closed.nonzero()[0]
             self.count_mediated_disputes(rows)
             self.log.append(b, rows, self.day, satisfied=b.satisfied[rows])
-            b.state[rows] = LOGGED
-            self.logged_rows += len(rows)
+            b.mark_logged(rows)
         # Compacting copies every open row, and an overloaded county closes a few hundred of
         # its ~200k open cases a day: compact when the logged rows are a sixteenth of the book
         # (docs/performance.md, "Lazy compaction").
-        if self.logged_rows * 16 >= len(b):
-            b.compact()
-            self.logged_rows = 0
+        b.compact(min_share=1 / 16)
 
     def count_mediated_disputes(self, closed: np.ndarray) -> None:
         """Mediation success per dispute, as Wuxi counts it (004: 20,322 disputes mediated,
