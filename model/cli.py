@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from model.scenario import ScenarioError, load_scenario, parse_override
+from model.scenario import ScenarioError, load_scenario, parse_override, read_yaml
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -128,13 +128,70 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def file_kind(data: object) -> str:
+    """What a YAML file is, from its top-level keys: a validation fact names its ``claims``,
+    an experiment its ``sweep``; anything else is read as a scenario."""
+    if isinstance(data, dict) and "claims" in data:
+        return "validation fact"
+    if isinstance(data, dict) and "sweep" in data:
+        return "experiment"
+    return "scenario"
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario, _overrides(args.set))
-    print(
-        f"{args.scenario}: valid scenario '{scenario.name}' ({scenario.county.townships} townships × "
-        f"{scenario.county.villages_per_township} villages, regime '{scenario.regime.name}', {scenario.years:g} years)"
-    )
+    """Check a scenario, experiment or validation-fact file without running anything."""
+    kind = file_kind(read_yaml(args.scenario))
+    if kind != "scenario" and args.set:
+        raise BadInput(f"{args.scenario}: --set applies to scenario files; this is an {kind} file")
+    if kind == "experiment":
+        print(f"{args.scenario}: valid experiment {_experiment_size(args.scenario)}")
+    elif kind == "validation fact":
+        from model.analysis.validation import load_fact
+        from model.analysis.validation_runs import build_scenario_from
+
+        try:
+            fact = load_fact(args.scenario)
+        except ValueError as err:
+            raise BadInput(str(err)) from None
+        for arm, overrides in fact.arms.items():  # every arm's overrides, as validate-model applies them
+            try:
+                build_scenario_from(fact.scenario_path(), overrides)
+            except ScenarioError as err:
+                raise BadInput(f"{args.scenario}: field 'arms.{arm}': {err}") from None
+        print(
+            f"{args.scenario}: valid validation fact {fact.id} '{fact.title}' ({len(fact.arms)} arms, "
+            f"{len(fact.claims)} claims, {_count(fact.replications, 'replication')} of {_count(fact.years, 'year')})"
+        )
+    else:
+        scenario = load_scenario(args.scenario, _overrides(args.set))
+        print(
+            f"{args.scenario}: valid scenario '{scenario.name}' ({scenario.county.townships} townships × "
+            f"{scenario.county.villages_per_township} villages, regime '{scenario.regime.name}', "
+            f"{_count(scenario.years, 'year')})"
+        )
     return EXIT_OK
+
+
+def _count(n: float, noun: str) -> str:
+    return f"{n:g} {noun}{'' if n == 1 else 's'}"
+
+
+def _experiment_size(path: str) -> str:
+    """An experiment checked as ``sweep`` checks it (every swept value against its scenario),
+    described by what it would run."""
+    from model.sweep.design import static_design
+    from model.sweep.experiment import load_experiment
+
+    exp = load_experiment(path)
+    if exp.is_sequential:  # bayes proposes as results come in
+        configurations = f"{exp.sweep.run_cap} bayes configurations"
+    else:
+        how = exp.sampler.kind if exp.sampler is not None else exp.sweep.method
+        configurations = f"{len(static_design(exp))} {how} configurations"
+    return (
+        f"'{exp.name}' ({configurations} × {_count(exp.replications, 'replication')} of "
+        f"{exp.scenario_path.name}{f', {_count(exp.years, 'year')}' if exp.years else ''})"
+    )
 
 
 def cmd_regimes(args: argparse.Namespace) -> int:
@@ -198,8 +255,9 @@ def _add_core(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, help="processes (default: all cores)")
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("validate", help="check a scenario file without running it")
-    common(p)
+    p = sub.add_parser("validate", help="check a scenario, experiment or validation-fact file without running it")
+    p.add_argument("scenario", metavar="file", help="a scenario, experiment (experiments/*.yaml) or fact file")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario field (repeatable)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("regimes", help="list the registered assessment regimes and their parameters")

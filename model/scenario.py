@@ -552,7 +552,16 @@ class RegimeSpec(_Strict):
 
         if self.name not in REGIMES:
             raise ValueError(f"unknown regime {self.name!r}; allowed: {', '.join(sorted(REGIMES))}")
-        REGIMES[self.name].Params(**(self.model_extra or {}))
+        params = REGIMES[self.name].Params
+        try:
+            params(**(self.model_extra or {}))
+        except ValidationError as err:
+            first = err.errors()[0]
+            if first["type"] != "extra_forbidden":
+                raise
+            # The schema cannot list a regime's parameters: they depend on its name.
+            allowed = ", ".join(["name", *params.model_fields])
+            raise ValueError(f"{first['loc'][0]!r} is not a parameter of regime {self.name!r}; allowed: {allowed}") from None
         return self
 
 

@@ -38,6 +38,12 @@ BAD = {
     "out_of_range.yaml": ("name: x\nstaffing:\n  fill_rate: 1.5\n", "staffing.fill_rate", "less than or equal to 1"),
     "unknown_regime.yaml": ("name: x\nregime:\n  name: vote\n", "regime", "allowed: comprehensive, consultative, veto"),
     "bad_regime_param.yaml": ("name: x\nregime:\n  name: veto\n  indicator: gdp\n", "regime", "allowed: disposal_rate"),
+    # A regime's parameters depend on its name, so the message lists the named regime's.
+    "unknown_regime_param.yaml": (
+        "name: x\nregime:\n  name: veto\n  threshhold: 3\n",
+        "regime",
+        "allowed: name, audit_rate, audit_penalty, petition_scale, indicator, threshold",
+    ),
     "missing_name.yaml": ("years: 2\n", "name", "Field required"),
     "not_yaml.yaml": ("name: [unclosed\n", "not valid YAML", ""),
     "bad_mix.yaml": ("name: x\ncounty:\n  typology_mix: {A: 0.5, B: 0.6}\n", "county.typology_mix", "sum to 1"),
@@ -66,6 +72,56 @@ def test_bad_input_is_exit_status_2_of_the_process(tmp_path):
     proc = _cli("run", str(SCENARIOS / "demo.yaml"), "--set", "fiscal.matching_share=2", "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and "fiscal.matching_share" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+EXPERIMENTS = ROOT / "experiments"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p.relative_to(ROOT) for p in sorted(EXPERIMENTS.glob("*.yaml")) + sorted(EXPERIMENTS.glob("validation/fact*.yaml"))],
+    ids=str,
+)
+def test_validate_checks_every_shipped_experiment_and_fact(path, capsys):
+    from model.cli import main
+
+    assert main(["validate", str(ROOT / path)]) == 0
+    out = capsys.readouterr().out
+    assert "valid experiment" in out or "valid validation fact" in out, out
+
+
+def _one_error_line(capsys) -> str:
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_validate_refuses_an_experiment_sweeping_a_misspelt_key(tmp_path, capsys):
+    from model.cli import main
+
+    path = tmp_path / "exp.yaml"
+    path.write_text(
+        f"name: bad\nscenario: {SCENARIOS / 'demo.yaml'}\nseed: 1\nreplications: 2\n"
+        "sweep:\n  method: grid\n  parameters:\n    staffing.fill_ratee: {values: [0.5, 0.9]}\n"
+    )
+    line = _one_error_line(capsys) if main(["validate", str(path)]) == 2 else pytest.fail("not refused")
+    assert str(path) in line and "sweep.parameters.staffing.fill_ratee" in line and "fill_rate" in line, line
+    assert main(["validate", str(EXPERIMENTS / "duty_weights.yaml"), "--set", "years=1"]) == 2
+    assert "--set applies to scenario files" in _one_error_line(capsys)
+
+
+def test_validate_applies_every_arm_of_a_fact_to_its_scenario(tmp_path, capsys):
+    # validate-model would meet a misspelt arm key only when it runs that arm, minutes in.
+    from model.cli import main
+
+    text = (EXPERIMENTS / "validation" / "fact04_weights_move_hours.yaml").read_text()
+    text = text.replace("regime.threshold: 3.0}", "regime.threshhold: 3.0}", 1)
+    text = text.replace("../../scenarios/demo.yaml", str(SCENARIOS / "demo.yaml"))
+    path = tmp_path / "fact04_typo.yaml"
+    path.write_text(text)
+    assert main(["validate", str(path)]) == 2
+    line = _one_error_line(capsys)
+    assert str(path) in line and "arms.veto" in line and "'threshhold'" in line and "threshold" in line, line
 
 
 def test_missing_file_exits_2(tmp_path, capsys):

@@ -136,7 +136,9 @@ def load_fact(path: str | Path) -> FactSpec:
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"{path}: field '{where}': {first['msg']}") from None
+        what = first["msg"].removeprefix("Value error, ")
+        # A check across fields (a claim naming an unknown arm) has no location of its own.
+        raise ValueError(f"{path}: field '{where}': {what}" if where else f"{path}: {what}") from None
 
 
 def load_facts(directory: str | Path = FACTS_DIR, only: list[int] | None = None) -> list[FactSpec]:
