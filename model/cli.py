@@ -104,6 +104,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     overrides = _overrides(args.set)
     names = [load_scenario(p, overrides).name for p in args.scenarios]  # validate all before running any
+    if len(args.scenarios) < 2:
+        raise BadInput(f"{args.scenarios[0]}: compare needs two or more scenario files; allowed: compare A.yaml B.yaml ...")
+    if len(set(names)) < len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise BadInput(
+            f"{', '.join(args.scenarios)}: field 'name': two scenarios are both named {twice!r}; "
+            "allowed: distinct names (the comparison's columns)"
+        )
     seeds = list(range(1, args.seeds + 1))
     jobs = [(p, overrides, s, args.years) for p in args.scenarios for s in seeds]
     workers = args.workers or os.cpu_count() or 1
@@ -222,6 +230,10 @@ def cmd_resident(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, _overrides(args.set))
     model = GovernanceModel(scenario, seed=scenario.seed if args.seed is None else args.seed)
+    if not 0 <= args.id < len(model.residents):  # before spending the run on it
+        raise BadInput(
+            f"{args.scenario}: resident id {args.id} does not exist; allowed: 0..{len(model.residents) - 1}"
+        )
     model.run(int(args.days))
     print(json.dumps(model.resident(args.id), indent=2))
     return EXIT_OK

@@ -189,3 +189,20 @@ def test_an_override_into_a_mapping_changes_one_entry_and_keeps_the_defaults():
     assert beliefs == {**CadreRules().beliefs, "patrol": {**CadreRules().beliefs["patrol"], "discovery_rate": 0.5}}
     whole = {"proof_of_work": 1.0}  # a whole table still replaces the default
     assert make_regime(load_scenario(SCENARIOS / "demo.yaml", {"regime.weights": whole}).regime).params.weights == whole
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["compare", str(SCENARIOS / "demo.yaml")], "two or more scenario files"),
+        (["compare", str(SCENARIOS / "demo.yaml"), str(SCENARIOS / "demo.yaml")], "both named 'demo'"),
+        (["resident", str(SCENARIOS / "demo.yaml"), "99999999"], "allowed: 0.."),
+    ],
+    ids=["compare-one", "compare-same-name", "resident-out-of-range"],
+)
+def test_commands_refuse_arguments_they_cannot_use_before_running(args, says, capsys):
+    # Each of these ran the model first and then crashed with a traceback.
+    from model.cli import main
+
+    assert main(args) == 2
+    assert says in _one_error_line(capsys)
