@@ -26,13 +26,28 @@ def _overrides(pairs: list[str] | None) -> dict[str, Any]:
     return dict(parse_override(p) for p in (pairs or []))
 
 
+def _with_options(args: argparse.Namespace) -> dict[str, Any]:
+    """--set, plus --years and --seed as the scenario fields they stand for, so that the
+    schema checks them like any other field (years in (0, 50], seed >= 0)."""
+    overrides = _overrides(args.set)
+    for name in ("years", "seed"):
+        if getattr(args, name, None) is not None:
+            overrides[name] = getattr(args, name)
+    return overrides
+
+
+def _at_least_one(value: int, option: str) -> None:
+    if value < 1:
+        raise BadInput(f"{option} {value}: allowed: 1 or more")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from model.runner import run_scenario, write_outputs
 
-    scenario = load_scenario(args.scenario, _overrides(args.set))
-    seed = scenario.seed if args.seed is None else args.seed
+    scenario = load_scenario(args.scenario, _with_options(args))
+    seed = scenario.seed
     out = Path(args.out) if args.out else Path("out") / f"{scenario.name}-seed{seed}"
-    result = run_scenario(scenario, seed=seed, years=args.years)
+    result = run_scenario(scenario, seed=seed)
     write_outputs(result, out, scenario)
     print(human_summary(result.summary))
     print(f"\nwrote {out}/summary.json, timeseries.parquet, evaluations.parquet, scenario.json")
@@ -103,7 +118,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from model.analysis.paired import paired_differences
 
     overrides = _overrides(args.set)
-    names = [load_scenario(p, overrides).name for p in args.scenarios]  # validate all before running any
+    _at_least_one(args.seeds, "--seeds")
+    # Validate every file (and --years) before running any.
+    names = [load_scenario(p, _with_options(args)).name for p in args.scenarios]
     if len(args.scenarios) < 2:
         raise BadInput(f"{args.scenarios[0]}: compare needs two or more scenario files; allowed: compare A.yaml B.yaml ...")
     if len(set(names)) < len(names):
@@ -228,8 +245,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_resident(args: argparse.Namespace) -> int:
     from model.simulation import GovernanceModel
 
-    scenario = load_scenario(args.scenario, _overrides(args.set))
-    model = GovernanceModel(scenario, seed=scenario.seed if args.seed is None else args.seed)
+    scenario = load_scenario(args.scenario, _with_options(args))
+    _at_least_one(args.days, "--days")
+    model = GovernanceModel(scenario, seed=scenario.seed)
     if not 0 <= args.id < len(model.residents):  # before spending the run on it
         raise BadInput(
             f"{args.scenario}: resident id {args.id} does not exist; allowed: 0..{len(model.residents) - 1}"

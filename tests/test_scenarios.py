@@ -206,3 +206,18 @@ def test_commands_refuse_arguments_they_cannot_use_before_running(args, says, ca
 
     assert main(args) == 2
     assert says in _one_error_line(capsys)
+
+
+def test_a_run_folders_scenario_json_reruns_the_run_exactly(tmp_path, capsys):
+    # scenario.json carries --set, --years and --seed, so the folder alone says what was run.
+    import json
+
+    from model.cli import main
+
+    first, again = tmp_path / "first", tmp_path / "again"
+    args = ["--set", "regime.name=veto", "--years", "0.3", "--seed", "5"]
+    assert main(["run", str(SCENARIOS / "demo.yaml"), *args, "--out", str(first)]) == 0
+    assert main(["run", str(first / "scenario.json"), "--out", str(again)]) == 0
+    one, two = (json.loads((d / "summary.json").read_text()) for d in (first, again))
+    assert one["seed"] == 5 and one["years"] == round(0.3 * 365) / 365
+    assert one == two
