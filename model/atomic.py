@@ -5,9 +5,11 @@ A reader (or a resumed sweep) sees either the old file or the whole new one, nev
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -32,6 +34,21 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_csv(path: Path, frame: pd.DataFrame) -> None:
+    atomic_write_text(path, frame.to_csv(index=False))
+
+
+def atomic_save_figure(figure: Any, path: Path, **savefig: Any) -> None:
+    """A matplotlib figure, rendered in memory in the format its suffix names, then written."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=path.suffix.lstrip("."), **savefig)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:

@@ -236,7 +236,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
     text = scenario_reference()
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        from model.atomic import atomic_write_text
+
+        atomic_write_text(Path(args.out), text)
     else:
         print(text)
     return EXIT_OK

@@ -158,3 +158,31 @@ def test_calibration_polish_brings_in_a_target_one_parameter_drives(monkeypatch)
     )
     assert params == {"x": 0.5, "y": 0.7} and before == pytest.approx(4.0)
     assert [m["parameter"] for m in log] == ["y"] and log[0]["distance"] == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (("design_size: 32 ", "design_sise: 32 "), "field 'design_sise'"),
+        (("setting: wuxi_like\n", "setting: wuxi\n"), "'wuxi' is not a setting; allowed: county, wuxi_like"),
+        (("staffing.fill_rate: [0.55, 0.95]", "staffing.fill_ratee: [0.55, 0.95]"), "field 'staffing.fill_ratee'"),
+        (("staffing.fill_rate: [0.55, 0.95]", "staffing.fill_rate: [0.55, 1.5]"), "priors' upper ends"),
+    ],
+    ids=["unknown-field", "unknown-setting", "misspelt-parameter", "prior-out-of-range"],
+)
+def test_calibration_file_mistakes_stop_the_command_before_any_run(tmp_path, capsys, edit, says) -> None:
+    # calibrate-essays runs for minutes; it used to meet these with a KeyError or a traceback
+    # from the first simulation.
+    from model.analysis.calibration_essays import CONFIG, load_config
+    from model.cli import main
+
+    assert load_config()["name"] == "essays"  # the shipped file passes
+    text = CONFIG.read_text()
+    assert edit[0] in text
+    text = text.replace(edit[0], edit[1], 1).replace("../../scenarios/", str(CONFIG.parents[2] / "scenarios") + "/")
+    path = tmp_path / "calibration.yaml"
+    path.write_text(text)
+    assert main(["calibrate-essays", "--config", str(path), "--scenario-out", str(tmp_path / "c.yaml")]) == 2
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and str(path) in lines[0] and says in lines[0], lines
+    assert not (tmp_path / "c.yaml").exists()

@@ -42,9 +42,12 @@ from typing import Any
 
 import numpy as np
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.stats import qmc
 
-from model.analysis.validation_runs import RunCache, ValidationRun, run_many
+from model.analysis.validation_runs import RunCache, ValidationRun, build_scenario_from, run_many
+from model.atomic import atomic_save_figure, atomic_write_text
+from model.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "experiments" / "validation" / "calibration.yaml"
@@ -52,12 +55,88 @@ SCENARIO_OUT = ROOT / "scenarios" / "calibrated.yaml"
 DOC_OUT = ROOT / "docs" / "validation"
 
 
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TargetSpec(_Strict):
+    metric: str = Field(..., description="A metric of the validation runs (model/analysis/validation_runs.py).")
+    setting: str = Field(..., description="The setting (``settings``) in which it is measured.")
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    tolerance: float = Field(..., gt=0, description="One unit of miss.")
+    source: str = Field(..., min_length=1, description="The essay (and passage) the number comes from.")
+
+    @model_validator(mode="after")
+    def _a_target(self) -> TargetSpec:
+        if self.value is None and self.low is None and self.high is None:
+            raise ValueError("give `value`, or `low` and / or `high`")
+        return self
+
+
+class EssayCalibration(_Strict):
+    """The calibration file (experiments/validation/calibration.yaml), checked before any run."""
+
+    name: str
+    scenario: str = Field(..., description="Base scenario, relative to this file.")
+    seed: int = Field(..., ge=0)
+    years: float = Field(..., gt=0, le=50)
+    search_overrides: dict[str, Any] = Field(default_factory=dict)
+    design_size: int = Field(..., ge=2)
+    generation2_size: int = Field(0, ge=0)
+    accept_share: float = Field(..., gt=0, le=1)
+    refine_top: int = Field(..., ge=1)
+    refine_replications: int = Field(..., ge=1)
+    check_replications: int = Field(..., ge=1)
+    fixed: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, dict[str, Any]] = Field(..., min_length=1)
+    parameters: dict[str, tuple[float, float]] = Field(..., min_length=1, description="Uniform priors [low, high].")
+    targets: list[TargetSpec] = Field(..., min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EssayCalibration:
+        for name, (low, high) in self.parameters.items():
+            if not low < high:
+                raise ValueError(f"field 'parameters.{name}': the prior [{low}, {high}] needs low < high")
+        for i, t in enumerate(self.targets):
+            if t.setting not in self.settings:
+                raise ValueError(
+                    f"field 'targets.{i}.setting': {t.setting!r} is not a setting; allowed: {', '.join(self.settings)}"
+                )
+        return self
+
+
 def load_config(path: str | Path = CONFIG) -> dict[str, Any]:
+    """Read and check a calibration file: its fields, and every override it would apply (fixed,
+    search, each setting, each prior's ends) against its scenario, so that a typo stops the
+    command with one line before minutes of runs."""
     path = Path(path)
-    cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not path.is_file():
+        raise ScenarioError(f"{path}: no such file")
+    try:
+        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+        spec = EssayCalibration.model_validate(cfg)
+    except yaml.YAMLError as err:
+        raise ScenarioError(f"{path}: not valid YAML: {err}".replace("\n", " ")) from None
+    except ValidationError as err:
+        # A misspelt field is also a missing one: name the misspelling.
+        first = next((e for e in err.errors() if e["type"] == "extra_forbidden"), err.errors()[0])
+        where = ".".join(str(p) for p in first["loc"])
+        what = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            what += f"; allowed: {', '.join(EssayCalibration.model_fields)}" if len(first["loc"]) == 1 else ""
+        raise ScenarioError(f"{path}: field '{where}': {what}" if where else f"{path}: {what}") from None
     cfg["_path"] = str(path)
     scen = Path(cfg["scenario"])
     cfg["_scenario"] = str(scen if scen.is_absolute() else (path.parent / scen).resolve())
+    for setting, overrides in spec.settings.items():
+        for end in (0, 1):
+            prior = {name: bounds[end] for name, bounds in spec.parameters.items()}
+            try:
+                build_scenario_from(cfg["_scenario"], {**spec.fixed, **spec.search_overrides, **overrides, **prior})
+            except ScenarioError as err:
+                raise ScenarioError(f"{path}: setting {setting!r} with the priors' {('lower', 'upper')[end]} ends: {err}") from None
     return cfg
 
 
@@ -384,10 +463,8 @@ def _write_outputs(
         header.append(
             f"#   {k} = {rounded[k]:g}  (posterior {p['mean']:.4g} ± {p['sd']:.2g}, 90% {p['q05']:.4g}-{p['q95']:.4g})"
         )
-    scenario_out.write_text(
-        "\n".join(header) + "\n" + yaml.safe_dump(body, sort_keys=False, allow_unicode=True), encoding="utf-8"
-    )
-    scenario_out.with_suffix(".json").write_text(json.dumps(result, indent=2, default=float) + "\n", encoding="utf-8")
+    atomic_write_text(scenario_out, "\n".join(header) + "\n" + yaml.safe_dump(body, sort_keys=False, allow_unicode=True))
+    atomic_write_text(scenario_out.with_suffix(".json"), json.dumps(result, indent=2, default=float) + "\n")
     _write_doc(result, doc_dir, design, dists, names, accepted)
 
 
@@ -415,7 +492,7 @@ def _write_doc(
     for ax in axes.ravel()[len(names) :]:
         ax.set_axis_off()
     fig.tight_layout()
-    fig.savefig(doc_dir / "figures" / "calibration_design.png", dpi=110)
+    atomic_save_figure(fig, doc_dir / "figures" / "calibration_design.png", dpi=110)
     plt.close(fig)
     lines = [
         "# Calibration to the essays' numbers",
@@ -489,4 +566,4 @@ def _write_doc(
         "a mechanism to revisit rather than a parameter to tune.",
         "",
     ]
-    (doc_dir / "calibration.md").write_text("\n".join(lines), encoding="utf-8")
+    atomic_write_text(doc_dir / "calibration.md", "\n".join(lines))

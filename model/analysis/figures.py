@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from model.analysis.labels import label, value_label
+from model.atomic import atomic_save_figure
 
 PANEL_WIDTH = 5.0
 PANEL_HEIGHT = 3.4
@@ -39,7 +40,7 @@ def save(figure: Figure, stem: Path) -> list[Path]:
     paths = []
     for suffix in (".png", ".svg"):
         path = stem.with_suffix(suffix)
-        figure.savefig(path, dpi=150, bbox_inches="tight")
+        atomic_save_figure(figure, path, dpi=150, bbox_inches="tight")
         paths.append(path)
     return paths
 

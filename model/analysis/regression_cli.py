@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from model.atomic import atomic_write_text
 from model.scenario import parse_override
 
 
@@ -46,7 +47,7 @@ def cmd_regress(args: argparse.Namespace) -> int:
     report.notes.extend(_suite_drift(args.suite, baseline))
     print(rg.format_report(report))
     if args.json:
-        Path(args.json).write_text(json.dumps(rg.report_json(report), indent=1) + "\n", encoding="utf-8")
+        atomic_write_text(Path(args.json), json.dumps(rg.report_json(report), indent=1) + "\n")
     return 0 if report.passed else 1
 
 

@@ -30,6 +30,7 @@ from model.analysis.tables import (
     select,
     timeseries_bands,
 )
+from model.atomic import atomic_write_csv, atomic_write_parquet, atomic_write_text
 from model.sweep.experiment import (
     CalibrationAnalysis,
     DiscoveryAnalysis,
@@ -50,8 +51,8 @@ class _Writer:
 
     def table(self, frame: pd.DataFrame, stem: str, what: str) -> None:
         csv, parquet = self.dest / f"{stem}.csv", self.dest / f"{stem}.parquet"
-        frame.to_csv(csv, index=False)
-        frame.to_parquet(parquet, index=False)
+        atomic_write_csv(csv, frame)
+        atomic_write_parquet(parquet, frame)
         self.files += [csv, parquet]
         self.notes.append(f"- `{stem}.csv` / `.parquet`: {what}")
 
@@ -232,5 +233,5 @@ def _write_readme(results: Results, writer: _Writer) -> None:
              f"{finished} run(s) finished, {failed} failed.", "", "## Files", "",
              *writer.notes, ""]
     path = writer.dest / "README.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    atomic_write_text(path, "\n".join(lines))
     writer.files.append(path)

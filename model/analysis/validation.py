@@ -43,6 +43,7 @@ from model.analysis.validation_stats import (
     level_test,
     paired_test,
 )
+from model.atomic import atomic_write_csv, atomic_write_text
 
 MIN_WILCOXON_N = 6
 """Below six pairs the exact Wilcoxon test cannot reach p < 0.05 (its floor is 1/2^n), so the
@@ -407,10 +408,10 @@ def write_report(suite: SuiteResult, out_dir: str | Path = REPORT_DIR) -> Path:
         lines += ["## Failed runs", ""]
         for key, err in list(suite.errors.items())[:10]:
             lines += [f"- `{key}`: `{err.splitlines()[0]}`"]
-    (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    table = suite.table()
-    table.to_csv(out / "claims.csv", index=False)
-    (out / "results.json").write_text(
+    atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
+    atomic_write_csv(out / "claims.csv", suite.table())
+    atomic_write_text(
+        out / "results.json",
         json.dumps(
             {
                 "mode": mode,
@@ -436,7 +437,6 @@ def write_report(suite: SuiteResult, out_dir: str | Path = REPORT_DIR) -> Path:
             default=float,
         )
         + "\n",
-        encoding="utf-8",
     )
     return out / "report.md"
 

@@ -24,7 +24,10 @@ def cmd_validate_model(args: argparse.Namespace) -> int:
     from model.analysis.validation import load_facts, run_validation, write_report
     from model.cli import EXIT_FAILED, EXIT_OK, BadInput
 
-    only = [int(x) for x in args.facts.split(",")] if args.facts else None
+    try:
+        only = [int(x) for x in args.facts.split(",")] if args.facts else None
+    except ValueError:
+        raise BadInput(f"--facts {args.facts}: allowed: comma-separated fact ids, e.g. 1,4,7") from None
     try:
         facts = load_facts(args.dir, only)
     except ValueError as err:
@@ -54,9 +57,17 @@ def cmd_validate_model(args: argparse.Namespace) -> int:
 def cmd_calibrate_essays(args: argparse.Namespace) -> int:
     from model.analysis.calibration_essays import run_calibration
 
+    # Only the full calibration replaces the committed scenario and its page: a --quick smoke
+    # run, or one written elsewhere, keeps its outputs together away from them.
+    quick_dir = Path("out") / "calibration-quick"
+    default_scenario = quick_dir / "calibrated.yaml" if args.quick else CALIBRATED_SCENARIO
+    scenario_out = Path(args.scenario_out) if args.scenario_out else default_scenario
+    committed = scenario_out.resolve() == CALIBRATED_SCENARIO
+    doc_dir = Path(args.doc_dir) if args.doc_dir else (REPORT_DIR if committed else scenario_out.parent)
     run_calibration(
         config=args.config,
-        out_scenario=args.scenario_out,
+        out_scenario=scenario_out,
+        doc_dir=doc_dir,
         workers=args.workers,
         quick=args.quick,
         cache_path=args.cache,
@@ -89,7 +100,16 @@ def add_validation_command(subparsers: argparse._SubParsersAction) -> None:
         help="calibrate the county scenario to the essays' numbers (writes scenarios/calibrated.yaml + .json)",
     )
     p.add_argument("--config", default=str(CONFIG), help="calibration file (targets, free parameters, budget)")
-    p.add_argument("--scenario-out", default=str(SCENARIO_OUT), help="calibrated scenario to write")
+    p.add_argument(
+        "--scenario-out",
+        help=f"calibrated scenario to write (default: {SCENARIO_OUT.relative_to(ROOT)}; "
+        "with --quick, out/calibration-quick/calibrated.yaml)",
+    )
+    p.add_argument(
+        "--doc-dir",
+        help=f"where calibration.md and its figure go (default: {REPORT_DIR.relative_to(ROOT)} for the "
+        "committed scenario, else the scenario's folder)",
+    )
     p.add_argument("--workers", type=int)
     p.add_argument("--quick", action="store_true", help="a small budget, for smoke tests")
     p.add_argument("--cache", help="JSON-lines file caching finished runs (re-runs skip them)")

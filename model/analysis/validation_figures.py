@@ -17,6 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from model.atomic import atomic_save_figure  # noqa: E402
+
 if TYPE_CHECKING:
     from model.analysis.validation import FactResult
 
@@ -106,6 +108,6 @@ def fact_figure(f: FactResult, path: Path) -> Path:
     fig.suptitle(f"Fact {f.fact.id}: {f.fact.title} — {f.verdict}", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    atomic_save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
