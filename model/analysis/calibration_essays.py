@@ -47,7 +47,7 @@ from scipy.stats import qmc
 
 from model.analysis.validation_runs import RunCache, ValidationRun, build_scenario_from, run_many
 from model.atomic import atomic_save_figure, atomic_write_text
-from model.scenario import ScenarioError
+from model.scenario import ScenarioError, read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "experiments" / "validation" / "calibration.yaml"
@@ -112,13 +112,11 @@ def load_config(path: str | Path = CONFIG) -> dict[str, Any]:
     search, each setting, each prior's ends) against its scenario, so that a typo stops the
     command with one line before minutes of runs."""
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(f"{path}: no such file")
+    cfg = read_yaml(path)
     try:
-        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # Checked here; the procedure reads the file's own mapping, so that what it records
+        # (calibrated.json) is what the file says, not the model's defaults filled in.
         spec = EssayCalibration.model_validate(cfg)
-    except yaml.YAMLError as err:
-        raise ScenarioError(f"{path}: not valid YAML: {err}".replace("\n", " ")) from None
     except ValidationError as err:
         # A misspelt field is also a missing one: name the misspelling.
         first = next((e for e in err.errors() if e["type"] == "extra_forbidden"), err.errors()[0])
