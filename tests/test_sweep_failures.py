@@ -178,3 +178,15 @@ def test_a_metric_the_model_does_not_output_stops_the_sweep_naming_what_exists(
     assert "hidden_grievance" in message  # the list of what the model does output
     assert not list((tmp_path / "runs").glob("*.parquet"))
     assert not list((tmp_path / "manifest").glob("*.json")), "a mistake, not a failed run"
+
+
+def test_an_unreachable_dask_scheduler_is_bad_input_not_a_traceback(tmp_path, monkeypatch, capsys) -> None:
+    # Nothing listens on port 1; the sweep used to end in distributed's OSError traceback.
+    from model.cli import main
+
+    monkeypatch.setattr(backends, "SCHEDULER_TIMEOUT", "2s")
+    args = ["sweep", str(ROOT / "experiments" / "duty_weights.yaml"), "--backend", "dask",
+            "--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path / "store"), "--no-progress"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--scheduler tcp://127.0.0.1:1: no Dask scheduler answered" in err and "allowed:" in err, err

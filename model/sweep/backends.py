@@ -217,6 +217,10 @@ class LocalBackend:
                 del in_flight[future]
 
 
+SCHEDULER_TIMEOUT = "30s"
+"""How long to wait for a named Dask scheduler to answer before giving up."""
+
+
 class DaskBackend:
     """A Dask distributed cluster: a scheduler address, or a LocalCluster started here.
 
@@ -238,7 +242,15 @@ class DaskBackend:
         from dask.distributed import Client, LocalCluster
 
         if self.scheduler:
-            self._client = Client(self.scheduler)
+            try:
+                self._client = Client(self.scheduler, timeout=SCHEDULER_TIMEOUT)
+            except OSError as err:  # refused, unreachable or timed out: the address is the input to fix
+                from model.sweep.experiment import ExperimentError
+
+                raise ExperimentError(
+                    f"--scheduler {self.scheduler}: no Dask scheduler answered ({err}); allowed: the address "
+                    "of a running scheduler, e.g. tcp://host:8786, or no --scheduler for a local cluster"
+                ) from None
         else:
             self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                          processes=True, dashboard_address=None)
