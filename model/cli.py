@@ -99,11 +99,11 @@ COMPARE_METRICS = (
 )
 
 
-def _compare_job(job: tuple[str, dict[str, Any], int, float | None]) -> dict[str, Any]:
+def _compare_job(job: tuple[str, dict[str, Any], int]) -> dict[str, Any]:
     from model.runner import run_scenario
 
-    path, overrides, seed, years = job
-    summary = run_scenario(load_scenario(path, overrides), seed=seed, years=years).summary
+    path, overrides, seed = job
+    summary = run_scenario(load_scenario(path, overrides), seed=seed).summary
     flat = {f"cadre_hours_share.{k}": v for k, v in summary["cadre_hours_share"].items()}
     return {**{k: summary[k] for k in COMPARE_METRICS if k in summary}, **flat, "scenario": summary["scenario"]}
 
@@ -117,10 +117,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     from model.analysis.paired import paired_differences
 
-    overrides = _overrides(args.set)
     _at_least_one(args.seeds, "--seeds")
-    # Validate every file (and --years) before running any.
-    names = [load_scenario(p, _with_options(args)).name for p in args.scenarios]
+    overrides = _with_options(args)  # --set and --years, checked with every file before any run
+    names = [load_scenario(p, overrides).name for p in args.scenarios]
     if len(args.scenarios) < 2:
         raise BadInput(f"{args.scenarios[0]}: compare needs two or more scenario files; allowed: compare A.yaml B.yaml ...")
     if len(set(names)) < len(names):
@@ -130,7 +129,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             "allowed: distinct names (the comparison's columns)"
         )
     seeds = list(range(1, args.seeds + 1))
-    jobs = [(p, overrides, s, args.years) for p in args.scenarios for s in seeds]
+    jobs = [(p, overrides, s) for p in args.scenarios for s in seeds]
     workers = args.workers or os.cpu_count() or 1
     with ProcessPoolExecutor(workers) as pool:
         rows = list(pool.map(_compare_job, jobs))
