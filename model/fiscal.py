@@ -97,14 +97,20 @@ class CountyBudget(FiscalRule):
 
     name = "county_budget"
 
-    def __init__(self, scenario: Scenario, township_of: np.ndarray | None = None) -> None:
+    def __init__(self, scenario: Scenario, township_of: np.ndarray) -> None:
         super().__init__(scenario)
         self.township_of = township_of
         self.years_seen = 1.0
+        # Units are the villages, then the townships; each township's population is its
+        # villages'. So the transfer for one resident is split between the two levels.
+        kept = scenario.fiscal.township_share
+        self.level_share = np.concatenate(
+            [np.full(len(township_of), 1.0 - kept), np.full(int(township_of.max()) + 1, kept)]
+        )
 
     def daily_income(self, ledger: Ledger, population: np.ndarray, money_shares: np.ndarray) -> None:
         f = self.scenario.fiscal
-        income = f.transfer_per_resident * population / 365.0
+        income = f.transfer_per_resident * population * self.level_share / 365.0
         free = income * (1.0 - f.earmark_share)
         ledger.received += income
         ledger.earmarked += income * f.earmark_share

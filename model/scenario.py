@@ -568,11 +568,18 @@ class RegimeSpec(_Strict):
 class FiscalRules(_Strict):
     rule: Literal["county_budget"] = Field("county_budget", description="Registered fiscal rule (model/fiscal.py).")
     transfer_per_resident: float = Field(
-        60,
+        120,
         ge=0,
-        description="Annual county transfer per resident to villages and townships (yuan); townships have no revenue of their own (001).",
+        description=(
+            "Annual county transfer per resident (yuan), split between the village and its township by "
+            "`township_share`; townships have no revenue of their own (001)."
+        ),
     )
-    township_share: float = _fraction(0.5, "Share of the transfer kept by the township.")
+    township_share: float = _fraction(
+        0.5,
+        "Share of each resident's transfer that goes to the township; the rest goes to the village "
+        "(lower it for Wuxi's 'funds sink down' 经费下沉, 003).",
+    )
     earmark_share: float = _fraction(0.3, "Share of transfers earmarked for projects only.")
     funds_follow_tasks: bool = Field(
         False, description="费随事转 (000, 001): each case referred down or devolved brings its money."

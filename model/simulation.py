@@ -171,6 +171,10 @@ class GovernanceModel(mesa.Model):
             self.n_villages, s.fiscal.purchase_of_services / s.fiscal.service_hour_price / YEAR / n_enabled
         )
         self.association_hours = association_hours(members, self.association_enabled, rules, purchased)
+        # The county buys the hours 政府购买服务 (000, 002) and pays for them every day.
+        self.service_purchase_per_day = (
+            s.fiscal.purchase_of_services * self.n_villages / YEAR if self.association_enabled.any() else 0.0
+        )
         for v in range(self.n_villages):
             for k, kind in enumerate(ASSOCIATION_KINDS):
                 if self.association_enabled[k]:
@@ -203,6 +207,8 @@ class GovernanceModel(mesa.Model):
             self.fund_projects()
         self.fiscal.daily_income(self.ledger, self.unit_population, self.decisions.money_shares)
         self.fiscal.daily_interest(self.ledger)
+        if self.service_purchase_per_day:
+            self.ledger.county("services", self.service_purchase_per_day)
         self.bank_hours()
         self.incidents_arise()
         self.ladder.returning_promises()

@@ -35,6 +35,31 @@ def test_money_spent_equals_received_minus_balance_plus_new_debt(demo):
     assert (led.debt >= -1e-9).all()
 
 
+@pytest.mark.parametrize("township_share", [0.0, 0.3, 1.0])
+def test_the_county_transfers_exactly_its_budget_split_between_village_and_township(demo, township_share):
+    """Each resident's transfer is paid once, `township_share` of it to the township and the
+    rest to the village (before, both levels received the whole transfer)."""
+    fiscal = demo.fiscal.model_copy(update={"township_share": township_share})
+    model = GovernanceModel(demo.model_copy(update={"fiscal": fiscal}), seed=1)
+    model.run(30)
+    received = model.ledger.received
+    budget = fiscal.transfer_per_resident * model.residents.village.size * 30 / 365
+    villages, townships = received[: model.n_villages].sum(), received[model.n_villages :].sum()
+    np.testing.assert_allclose([villages, townships], [(1 - township_share) * budget, township_share * budget])
+
+
+def test_purchased_association_hours_are_paid_for_by_the_county(demo):
+    """Bought services 政府购买服务 add hours and cost the county their price (before, the
+    hours were free)."""
+    from model.fiscal import COUNTY_PURPOSES
+
+    fiscal = demo.fiscal.model_copy(update={"purchase_of_services": 20000.0})
+    model = GovernanceModel(demo.model_copy(update={"fiscal": fiscal}), seed=1)
+    model.run(30)
+    paid = model.ledger.county_spent[COUNTY_PURPOSES.index("services")]
+    assert paid == pytest.approx(20000.0 * model.n_villages * 30 / 365)
+
+
 def test_outputs_have_no_negative_counts_and_no_nan(demo):
     from model.runner import run_scenario
 

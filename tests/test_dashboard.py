@@ -43,11 +43,11 @@ def test_levers_become_scenario_overrides():
         vetoed_indicator="skip_level_rate",
         fill_rate=0.68,
         funds_follow_tasks=True,
-        transfer_per_resident=30,
+        transfer_per_resident=60,
         devolve_authority=True,
     )
     assert s.regime.name == "veto" and s.regime.model_extra["indicator"] == "skip_level_rate"
-    assert s.staffing.fill_rate == 0.68 and s.fiscal.funds_follow_tasks and s.fiscal.transfer_per_resident == 30
+    assert s.staffing.fill_rate == 0.68 and s.fiscal.funds_follow_tasks and s.fiscal.transfer_per_resident == 60
     assert set(s.staffing.devolved_kinds) == {"illegal_construction", "environment"}
 
 

@@ -53,7 +53,12 @@ LEVERS = [
      {"staffing.village_pay": 2000, "staffing.township_pay": 4000}, "cadre_turnover", +1),
     ("quit hazard", "001", DEMO, {}, {"staffing.quit_hazard": 0.4}, "cadre_turnover", +1),
     ("seconded cadres", "001", DEMO, {}, {"staffing.seconded_share": 1.0}, "cadre_hours_by_unit.village", +1),
-    ("transfers", "001", DEMO, {}, {"fiscal.transfer_per_resident": 15}, "mean_days_to_resolve", +1),
+    ("transfers", "001", DEMO, {}, {"fiscal.transfer_per_resident": 30}, "mean_days_to_resolve", +1),
+    # Where the transfer goes (Wuxi's "funds sink down" 经费下沉, 003, is the reverse move):
+    # villages settle and pay for most cases, so a township that keeps nine tenths starves
+    # them and waits lengthen. Sending more down is read no further than that: it also
+    # starves the township's own cases, and waits fell in four of five seeds only.
+    ("transfer kept by the township", "001, 003", DEMO, {}, {"fiscal.township_share": 0.9}, "mean_days_to_resolve", +1),
     ("matching funds", "001", DEMO, {}, {"fiscal.matching_share": 0.9}, "debt_end", +1),
     ("debt and interest", "001", DEMO, {"fiscal.initial_village_debt": 500000},
      {"fiscal.interest_rate": 0.15}, "spending_by_purpose.interest", +1),
