@@ -3,7 +3,7 @@
 Cixi (000) has three in every village: the harmony-promotion association 和谐促进会
 (deliberation and mediation between old and new residents), the elderly association
 老年人协会 ("elderly serve elderly") and the environmental volunteers 环保志愿者协会
-(monitor pollution sources). Yicheng (003) adds neighbour points that mediate disputes among
+(monitor pollution sources). Yicheng (004) adds neighbour points that mediate disputes among
 neighbours. Each association settles the incident kinds tagged with its name at the lowest
 level, and detects hidden cases of those kinds; the government may buy their services
 (政府购买服务, 000, 002), adding paid hours.
@@ -38,7 +38,7 @@ class Association(mesa.Agent):
 
 
 class NeighbourPoint(mesa.Agent):
-    """A neighbour mediation point 睦邻点 (003): mediates mediable disputes the day they arise."""
+    """A neighbour mediation point 睦邻点 (004): mediates mediable disputes the day they arise."""
 
     def __init__(self, model: mesa.Model, village: int) -> None:
         super().__init__(model)

@@ -1,5 +1,5 @@
 """Fiscal rules: transfers, earmarks, matching funds 配套资金, debt with interest, and
-"funds follow tasks" 费随事转 (essays 000, 001, 004).
+"funds follow tasks" 费随事转 (essays 000, 001, 003).
 
 Townships have no revenue of their own: all money comes through the county budget (001).
 The ``Ledger`` holds every unit's money as numpy columns and keeps the books so that, for

@@ -1,6 +1,6 @@
-"""Grid workers 网格员 (essays 002, 004).
+"""Grid workers 网格员 (essays 002, 003).
 
-Wuxi: one worker per 300 households (004); Beicai: patrols fixed in time, place and duty,
+Wuxi: one worker per 300 households (003); Beicai: patrols fixed in time, place and duty,
 and everyone in the grid is an informant (002). Grid workers are employed by the township,
 assigned to villages in proportion to households; they spend ``grid.patrol_share`` of their
 hours patrolling (discovering hidden cases before residents escalate) and the rest handling

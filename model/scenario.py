@@ -6,8 +6,8 @@ range and, where it comes from one, the source essay (``../shared/seeds``):
 - 000 Cixi associations and the one-vote veto 一票否决 essay,
 - 001 township burdens, staffing and debt ("a thousand threads above, one needle below"),
 - 002 Taicang / Beicai grid governance and the A/B/C/D village typology,
-- 003 Yicheng neighbour points 睦邻点,
-- 004 Wuxi mediation statistics and grid size.
+- 003 Wuxi mediation statistics and grid size,
+- 004 Yicheng neighbour points 睦邻点.
 
 ``load_scenario(path, overrides)`` returns a validated ``Scenario`` or raises
 ``ScenarioError`` with one line naming the file, the field and what is allowed.
@@ -108,9 +108,9 @@ class IncidentKind(_Strict):
 
 
 def _default_kinds() -> dict[str, IncidentKind]:
-    # Kinds named in essays 001 and 004. Rates are per 1,000 residents per year and are the
+    # Kinds named in essays 001, 003 and 004. Rates are per 1,000 residents per year and are the
     # calibration knobs (docs/ODD.md); hours and money reflect the essays' relative scale:
-    # neighbour disputes are small and mediable (004: 99.74% mediated in Wuxi), land and
+    # neighbour disputes are small and mediable (003: 99.74% mediated in Wuxi), land and
     # illegal construction need county powers (001: ~74 non-devolvable items in Guiyang).
     k = IncidentKind
     return {
@@ -339,9 +339,9 @@ def _default_associations() -> dict[str, AssociationRules]:
 
 
 class NeighbourPoints(_Strict):
-    enabled: bool = Field(True, description="Neighbour mediation points 睦邻点 (Yicheng, 003).")
+    enabled: bool = Field(True, description="Neighbour mediation points 睦邻点 (Yicheng, 004).")
     success: float = _fraction(
-        0.85, "Probability a mediable case is settled at the point (Wuxi 99.74% overall local success, 004)."
+        0.85, "Probability a mediable case is settled at the point (Wuxi 99.74% overall local success, 003)."
     )
     cohesion_bonus: float = Field(
         0.1, ge=0, le=1, description="Extra success in cohesive (high-memory) villages (002)."
@@ -349,9 +349,9 @@ class NeighbourPoints(_Strict):
 
 
 class GridRules(_Strict):
-    enabled: bool = Field(True, description="Grid management 网格化管理 (002, 004).")
+    enabled: bool = Field(True, description="Grid management 网格化管理 (002, 003).")
     households_per_worker: float = Field(
-        300, ge=20, le=5000, description="Households per grid worker (Wuxi: 300, 004)."
+        300, ge=20, le=5000, description="Households per grid worker (Wuxi: 300, 003)."
     )
     hours_per_day: float = Field(8, gt=0, le=16, description="Working hours per grid worker per day.")
     patrol_share: float = _fraction(0.4, "Share of grid hours on patrol, fixed in time, place and duty (Beicai, 002).")
@@ -528,7 +528,7 @@ class BurdenRules(_Strict):
         description="Taicang 'two lists' 政社互动 cap on paperwork hours per village cadre per day (002); null = no cap.",
     )
     response_target_days: float = Field(
-        3, gt=0, le=365, description="Response-time target for timeliness (Wuxi 15-minute circle ≈ same day, 004)."
+        3, gt=0, le=365, description="Response-time target for timeliness (Wuxi 15-minute circle ≈ same day, 003)."
     )
 
 
@@ -651,7 +651,7 @@ class Scenario(_Strict):
     seed: int = Field(1, ge=0, description="Default seed when none is given on the command line.")
     county: CountySpec = Field(default_factory=CountySpec)
     typology: TypologyRules = Field(default_factory=TypologyRules)
-    incidents: dict[str, IncidentKind] = Field(default_factory=_default_kinds, description="Incident kinds (001, 004).")
+    incidents: dict[str, IncidentKind] = Field(default_factory=_default_kinds, description="Incident kinds (001, 003, 004).")
     residents: ResidentRules = Field(default_factory=ResidentRules)
     associations: dict[Literal["harmony", "elderly", "environment"], AssociationRules] = Field(
         default_factory=_default_associations

@@ -580,7 +580,7 @@ class GovernanceModel(mesa.Model):
         b.compact(min_share=1 / 16)
 
     def count_mediated_disputes(self, closed: np.ndarray) -> None:
-        """Mediation success per dispute, as Wuxi counts it (004: 20,322 disputes mediated,
+        """Mediation success per dispute, as Wuxi counts it (003: 20,322 disputes mediated,
         99.74% settled): a dispute that went to mediation is settled if it closed inside the
         three-level platform (neighbour point or association, village office, town centre)
         rather than at a county department, or off the books."""

@@ -78,7 +78,7 @@ def test_money_and_staff_shortfalls_raise_backlog_and_waiting(paired_runs, short
 
 
 def test_removing_associations_sends_more_cases_to_the_township(paired_runs):
-    # DOMAIN claim 5 (000, 002, 004): associations and neighbour points settle minor cases
+    # DOMAIN claim 5 (000, 002, 003, 004): associations and neighbour points settle minor cases
     # at the lowest level; without them more cases (and petitions) reach the township.
     without = paired_runs.metric("demo.yaml", "township_share", NO_ASSOCIATIONS)
     with_them = paired_runs.metric("demo.yaml", "township_share")

@@ -76,7 +76,7 @@ LEVERS = [
     ("inspection frequency", "001", DEMO, {}, {"burden.inspections_per_year": 120}, "cadre_hours_share.escort", +1),
     ("Taicang two lists 政社互动", "002", DEMO, {"burden.paperwork_hours_per_staff": 5.0},
      {"burden.village_task_cap": 0.5}, "cadre_hours_share.paperwork", -1),
-    ("grid size", "004", DEMO, {}, {"grid.households_per_worker": 100}, "discovered_by_grid", +1),
+    ("grid size", "003", DEMO, {}, {"grid.households_per_worker": 100}, "discovered_by_grid", +1),
     ("grid patrols", "002", DEMO, {}, {"grid.patrol_share": 0.9}, "discovered_by_grid", +1),
     # Without unified dispatch a case takes `silo_delay_days` to find its office (001).
     ("command centre dispatch", "001", DEMO, {}, {"township.command_centre": False, "township.silo_delay_days": 7},
@@ -91,8 +91,8 @@ LEVERS = [
     ("elderly association", "000", DEMO, {}, {"associations.elderly.enabled": False}, "local_settlement_share", -1),
     ("environmental volunteers", "000", DEMO, {}, {"associations.environment.enabled": False},
      "discovered_by_associations", -1),
-    ("neighbour points 睦邻点", "003", DEMO, {}, {"neighbour_points.enabled": False}, "local_settlement_share", -1),
-    ("response-time target", "004", DEMO, {}, {"burden.response_target_days": 0.5}, "timeliness_rate", -1),
+    ("neighbour points 睦邻点", "004", DEMO, {}, {"neighbour_points.enabled": False}, "local_settlement_share", -1),
+    ("response-time target", "003", DEMO, {}, {"burden.response_target_days": 0.5}, "timeliness_rate", -1),
     # Strong collective memory (D) mediates more successfully than atomised B (002), per
     # attempt at the neighbour point, where cohesion acts; per dispute both settle ~97% (the
     # platform catches the rest). Read at the neighbour point alone: pooled with the
