@@ -533,9 +533,9 @@ class BurdenRules(_Strict):
 
 
 class EvaluationRules(_Strict):
-    bonus_share: float = _fraction(0.3, "Share of pay that is performance bonus, lost on failing.")
+    """What failing costs cadres and what an audit finds and costs (how often: `regime.audit_rate`)."""
+
     dismissal_cost: float = Field(3.0, ge=0, description="Career cost of dismissal relative to the annual bonus.")
-    audit_rate: float = _fraction(0.0, "Probability a unit's data are audited each year.")
     audit_detection: float = _fraction(0.5, "Probability an audit finds each concealed record.")
     audit_cost: float = Field(20000, ge=0, description="County cost of one audit (yuan).")
 

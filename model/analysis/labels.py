@@ -64,8 +64,7 @@ PARAMETER_LABELS = {
     "residents.skip_level_trust": "Trust below which petitions skip levels",
     "neighbour_points.success": "Neighbour-point mediation success probability",
     "associations.harmony.success": "Harmony association mediation success probability",
-    "evaluation.audit_rate": "Annual probability of a data audit",
-    "evaluation.bonus_share": "Share of pay that is performance bonus",
+    "regime.audit_rate": "Annual probability of a data audit",
     "burden.paperwork_hours_per_staff": "Paperwork hours demanded per staff per day",
 }
 
