@@ -33,7 +33,8 @@ def new_petitions(m: GovernanceModel) -> None:
     # Only residents past their cooldown may go, alone or with others: in an overloaded county
     # most of the aggrieved have just been (docs/performance.md).
     rested = m.day - r.last_petition_day >= rules.petition_cooldown_days
-    candidates = ((r.grievance > m.min_petition_threshold) & rested).nonzero()[0]
+    # Everyone who could go or come along: past half the lowest possible threshold.
+    candidates = ((r.grievance > 0.5 * m.min_petition_threshold) & rested).nonzero()[0]
     if len(candidates) == 0:
         return
     thr = rules.petition_threshold * (0.5 + r.trust[candidates]) * (1.0 + m.self_help * m.memory[r.village[candidates]])
@@ -44,8 +45,8 @@ def new_petitions(m: GovernanceModel) -> None:
     if len(who) == 0:
         return
     # Collective petitions: when one resident goes, aggrieved neighbours (half the grievance
-    # it takes to go alone) come along if the village has enough of them to act together;
-    # memory without division (type A) needs fewest (002; Tsai 2007).
+    # it takes each of them to go alone) come along if the village has enough of them to act
+    # together; memory without division (type A) needs fewest (002; Tsai 2007).
     sympathisers = candidates[r.grievance[candidates] > 0.5 * thr]
     aggrieved = np.bincount(r.village[sympathisers], minlength=m.n_villages)
     need = rules.collective_min / np.maximum(m.mobilisation, 0.05)
@@ -125,13 +126,18 @@ def intercept(m: GovernanceModel, rows: np.ndarray) -> None:
     )
     credit = m.credit[STABILITY]
     stopped = []
-    # Few petitions a day: a plain loop reads best and costs nothing here.
+    # The village's watchers go if it has the hours and the money, else the township's; the
+    # unit that sends them pays ("send people to watch... at great cost in manpower, material
+    # and money" 耗费大量人力、物力和财力, 000). Few petitions a day: a plain loop reads best.
     for row, v, t, h, c in zip(order, village, township, hours, cost, strict=True):
-        watchers = v if credit[v] >= h else (t if credit[t] >= h else -1)
-        if watchers < 0 or not m.can_spend_interception(t, c):
+        if credit[v] >= h and m.can_spend_interception(v, c):
+            watchers = v
+        elif credit[t] >= h and m.can_spend_interception(t, c):
+            watchers = t
+        else:
             continue
         credit[watchers] -= h
-        m.ledger.draw("interception", np.array([t]), np.array([c]), borrow=m.spec.fiscal.borrowing)
+        m.ledger.draw("interception", np.array([watchers]), np.array([c]), borrow=m.spec.fiscal.borrowing)
         stopped.append(row)
     if not stopped:
         return

@@ -45,7 +45,7 @@ from model.offices import CommandCentre, CountyDepartment, CountyOffice, Platfor
 from model.regimes import make_regime
 from model.residents import Residents
 from model.scenario import ASSOCIATION_KINDS, LEVELS, MONEY_USES, PLATFORMS, TASKS, Scenario
-from model.staffing import VILLAGE_ROLE, make_staffing
+from model.staffing import make_staffing
 from model.streams import Streams
 from model.villages import Village, draw_sizes, draw_types
 
@@ -74,7 +74,8 @@ class GovernanceModel(mesa.Model):
         self.staffing = make_staffing(s)
         self.staff = self.staffing.build(self.n_villages, self.township_of, self.streams["staffing"])
         for slot in range(len(self.staff.unit)):
-            (VillageCadre if self.staff.role[slot] == VILLAGE_ROLE else TownshipStaff)(self, slot)
+            # A seconded township cadre serves as a village's secretary (001): a village cadre.
+            (VillageCadre if self.staff.unit[slot] < self.n_villages else TownshipStaff)(self, slot)
         self.ledger = Ledger(self.n_units)
         self.ledger.debt[: self.n_villages] = s.fiscal.initial_village_debt
         self.ledger.debt[self.n_villages :] = s.fiscal.initial_township_debt
@@ -123,6 +124,7 @@ class GovernanceModel(mesa.Model):
         self.households = sizes / s.county.household_size
         pop = sizes.astype(float)
         self.unit_population = np.concatenate([pop, np.bincount(self.township_of, weights=pop)])
+        # The lowest threshold anyone has: no trust, and self-help never lowers it (typology).
         self.min_petition_threshold = s.residents.petition_threshold * 0.5
 
     def _build_incident_kinds(self) -> None:
@@ -517,8 +519,8 @@ class GovernanceModel(mesa.Model):
         """Money each unit could put into interception now: its envelope plus borrowing room."""
         return self.ledger.envelope[M["interception"]] + self.borrowing_room()
 
-    def can_spend_interception(self, township_unit: int, cost: float) -> bool:
-        return bool(self.interception_money()[township_unit] >= cost)
+    def can_spend_interception(self, unit: int, cost: float) -> bool:
+        return bool(self.interception_money()[unit] >= cost)
 
     def fund_projects(self) -> None:
         """Public works with matching funds 配套资金 (001): a village whose residents are

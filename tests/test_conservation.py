@@ -60,6 +60,21 @@ def test_purchased_association_hours_are_paid_for_by_the_county(demo):
     assert paid == pytest.approx(20000.0 * model.n_villages * 30 / 365)
 
 
+def test_interceptions_are_paid_by_the_unit_whose_watchers_go():
+    """Village watchers are paid from the village's money and township watchers from the
+    township's (000); before, every interception drew the township's money, while villages
+    judged their stability hours by money of their own they never spent."""
+    from model import load_scenario
+    from tests.conftest import SCENARIOS
+
+    model = GovernanceModel(load_scenario(SCENARIOS / "veto.yaml"), seed=1)
+    model.run(365)
+    paid = model.ledger.spent[SPENDING_PURPOSES.index("interception")]
+    assert model.stats["interceptions"] > 0
+    assert paid.sum() == pytest.approx(model.stats["interception_spending"])
+    assert paid[: model.n_villages].sum() > 0, "no village paid for its own watchers"
+
+
 def test_outputs_have_no_negative_counts_and_no_nan(demo):
     from model.runner import run_scenario
 
@@ -129,3 +144,18 @@ def test_rows_waiting_for_compaction_are_counted_once_and_gone_after_a_run(demo)
     model.run(10)
     assert model.book.logged() == 0 and not (model.book.state == LOGGED).any()
     assert sum(model.state_counts().values()) == model.book.next_id
+
+
+def test_every_post_is_one_agent_and_seconded_cadres_serve_their_village(demo):
+    """A township cadre seconded as a village secretary (001) is a village cadre of that
+    village (before, it stayed a township agent with a negative township number)."""
+    from model.cadres import TownshipStaff, VillageCadre
+
+    staffing = demo.staffing.model_copy(update={"seconded_share": 1.0})
+    model = GovernanceModel(demo.model_copy(update={"staffing": staffing}), seed=1)
+    cadres = [a for a in model.agents if isinstance(a, VillageCadre)]
+    staff = [a for a in model.agents if isinstance(a, TownshipStaff)]
+    assert len(cadres) + len(staff) == len(model.staff.unit)
+    assert sum(c.seconded for c in cadres) == int(model.staff.seconded.sum()) > 0
+    assert all(0 <= c.village < model.n_villages for c in cadres)
+    assert all(0 <= s.township < model.n_townships for s in staff)

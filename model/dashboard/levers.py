@@ -59,8 +59,6 @@ def lever_overrides(
     }
     # Ask the regime, not its name: any registered regime that scores one chosen indicator
     # (a veto, or a researcher's own) takes the trainer's choice.
-    from model.regimes import REGIMES
-
     if "indicator" in REGIMES[regime].Params.model_fields:
         overrides["regime.indicator"] = vetoed_indicator
     if transfer_per_resident is not None:
@@ -119,7 +117,8 @@ class DashboardModel(GovernanceModel):
     def label(self) -> str:
         """The levers in a few words, for legends: 'veto on petition_rate, fill 68%, …'."""
         lv = self.levers
-        regime = lv["regime"] + (f" on {lv['vetoed_indicator']}" if lv["regime"] == "veto" else "")
+        scores_one = "indicator" in REGIMES[lv["regime"]].Params.model_fields
+        regime = lv["regime"] + (f" on {lv['vetoed_indicator']}" if scores_one else "")
         funds = "funds follow tasks" if lv["funds_follow_tasks"] else "funds don't follow"
         extra = ", authority devolved" if lv["devolve_authority"] else ""
         return (
