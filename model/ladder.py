@@ -387,7 +387,7 @@ class Ladder:
         paid = m.pay_for_cases(level, done)
         m.resolve(done[paid])
         unpaid = done[~paid]
-        # A village that cannot pay reports up to the township, which may (001: 事权多财权少).
+        # A village that cannot pay reports up to the township, which may (000: 事权多财权少).
         self.refer_up(unpaid[(b.level[unpaid] == VILLAGE) | (b.level[unpaid] == GRID)])
 
     def returning_promises(self) -> None:

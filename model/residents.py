@@ -1,6 +1,7 @@
 """Residents 居民 / 村民: a structure of arrays, updated with vectorised operations.
 
-A county holds 300k-600k residents (001), far too many for one Python object each; like the
+A county holds some 300k-600k residents (an assumption of a mid-sized county; 001's Fang county
+has 305 villages), far too many for one Python object each; like the
 Covasim / Starsim family, each attribute is a numpy column indexed by resident id. Residents
 are sorted by village, so ``village_start[v]:village_start[v+1]`` are the ids of village v.
 A resident is still an individual: ``Residents.get(rid)`` reads all of its attributes.

@@ -212,7 +212,7 @@ class CountySpec(_Strict):
     townships: int = Field(1, ge=1, le=500, description="Townships / streets in the county.")
     villages_per_township: int = Field(10, ge=1, le=200, description="Villages per township.")
     residents_per_village: int = Field(
-        1500, ge=50, le=50000, description="Mean residents per village (county: 300k-600k residents, 001)."
+        1500, ge=50, le=50000, description="Mean residents per village (county: 300k-600k residents assumed)."
     )
     village_size_cv: float = Field(
         0.3, ge=0, le=2, description="Coefficient of variation of village size (log-normal)."
@@ -268,8 +268,9 @@ class ResidentRules(_Strict):
         5,
         ge=2,
         le=1000,
-        description="Petitioners in one village on one day that form a collective petition in a "
-        "fully mobilised village; less mobilised villages need more (002, Tsai 2007).",
+        description="Aggrieved residents (past half their own petition threshold) a fully mobilised "
+        "village needs for a collective petition when one of them goes; less mobilised villages "
+        "need more: collective_min / mobilisation (002, Tsai 2007).",
     )
     trust_gain_satisfied: float = Field(
         0.03, ge=0, le=1, description="Trust gained when an incident is resolved to satisfaction."
