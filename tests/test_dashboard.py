@@ -23,6 +23,8 @@ from model.dashboard import DashboardModel, figures, model_params  # noqa: E402
 from model.dashboard.levers import build_scenario  # noqa: E402
 from model.dashboard.measures import VILLAGE_MEASURES, headline, run_frame, village_values  # noqa: E402
 from model.incidents import OPEN  # noqa: E402
+from model.regimes import HIGHER_IS_BETTER, REGIMES, make_regime  # noqa: E402
+from model.scenario import INDICATORS  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = str(REPO / "scenarios" / "demo.yaml")
@@ -60,6 +62,29 @@ def test_switching_away_from_a_veto_file_drops_the_veto_parameters():
         funds_follow_tasks=False,
     )
     assert s.regime.name == "comprehensive" and "threshold" not in (s.regime.model_extra or {})
+
+
+def test_every_menu_choice_builds_the_scenario_it_names():
+    """The menus show plain names; each must reach the model as the key it stands for."""
+    params = model_params(DEMO)
+    for regime_choice in params["regime"]["values"]:
+        for indicator_choice in params["vetoed_indicator"]["values"]:
+            s = build_scenario(
+                DEMO, regime=regime_choice, vetoed_indicator=indicator_choice, fill_rate=0.9, funds_follow_tasks=False
+            )
+            assert s.regime.name in REGIMES
+            if "indicator" in (s.regime.model_extra or {}):
+                assert s.regime.model_extra["indicator"] in INDICATORS
+
+
+def test_a_unit_with_a_clean_record_passes_the_veto_on_every_indicator_the_menu_offers():
+    """A trainer's choice of vetoed indicator must leave passing possible: a rate put under the
+    veto's count threshold (3) would fail every unit whatever its cadres did."""
+    veto = next(v for v in model_params(DEMO)["regime"]["values"] if "veto" in v)
+    clean = {name: np.array([1.0 if name in HIGHER_IS_BETTER else 0.0]) for name in INDICATORS}
+    for choice in model_params(DEMO)["vetoed_indicator"]["values"]:
+        s = build_scenario(DEMO, regime=veto, vetoed_indicator=choice, fill_rate=0.9, funds_follow_tasks=False)
+        assert make_regime(s.regime).evaluate(clean).passed.all(), choice
 
 
 def test_every_control_is_a_keyword_of_the_dashboard_model():

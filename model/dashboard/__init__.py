@@ -19,6 +19,7 @@ _EXPORTS = {
     "DEFAULT_SCENARIO": "model.dashboard.levers",
     "DashboardModel": "model.dashboard.levers",
     "model_params": "model.dashboard.levers",
+    "make_page": "model.dashboard.app",
 }
 __all__ = sorted(_EXPORTS)
 

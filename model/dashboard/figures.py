@@ -181,11 +181,15 @@ def hours_figure(frame: pd.DataFrame, horizon: int, previous: pd.DataFrame | Non
         )
     if previous is not None and len(previous):
         prev_share = previous["hours_handling"] / previous[cols].sum(axis=1).replace(0, np.nan)
-        ax.plot(previous["day"], prev_share, color="white", lw=1.0, ls=":", label="previous run, handling")
+        # Dark grey, not the other tiles' light grey: it must show on the coloured stack
+        # and on the white ground past the current day.
+        ax.plot(previous["day"], prev_share, color="0.2", lw=1.2, ls=":", label="previous run,\nhandling")
     _days_axis(ax, horizon)
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    # The legend sits right of the plot, in room made for it, so the task names are readable.
+    fig.subplots_adjust(right=0.70)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig
 
 

@@ -8,6 +8,7 @@ dashboard run equals ``run.py run SCENARIO --set ...`` with the same overrides a
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,16 @@ REGIME_LABELS = {
 }
 """Plain-language names for the regime menu; unknown registered regimes show their key."""
 
-VETOABLE = ("petition_rate", "skip_level_rate", "collective_petitions", "closure_rate", "satisfaction_rate")
-"""Indicators a trainer may put under the veto (any of ``INDICATORS`` works in a scenario)."""
+INDICATOR_LABELS = {
+    "petition_rate": "petitions per 10,000 residents",
+    "skip_level_rate": "skip-level petitions per 10,000 residents",
+    "collective_petitions": "collective petitions",
+}
+"""The indicators a trainer may put under the veto, by plain name. Essay 000's veto is on
+petitions and stability 信访维稳; these are counts, lower is better, and the veto's default
+threshold (3 a year) is on their scale. A rate such as closure (at most 1) would fail every
+unit against that threshold, so it is left to scenario files, which set a threshold to match."""
+VETOABLE = tuple(INDICATOR_LABELS)
 
 DEVOLVABLE = ("illegal_construction", "environment")
 """Kinds devolved to the township when 'devolve authority' 权随责走 is on (001: villages
@@ -42,6 +51,16 @@ def scenario_path_from_env() -> str:
     return os.environ.get(SCENARIO_ENV) or DEFAULT_SCENARIO
 
 
+def _key(choice: str, labels: dict[str, str]) -> str:
+    """A menu shows plain names; the model takes the key. Either is accepted."""
+    return {label: key for key, label in labels.items()}.get(choice, choice)
+
+
+def one_indicator_regimes() -> list[str]:
+    """Registered regimes that score one chosen indicator (a veto, or a researcher's own)."""
+    return [name for name in sorted(REGIMES) if "indicator" in REGIMES[name].Params.model_fields]
+
+
 def lever_overrides(
     regime: str,
     vetoed_indicator: str,
@@ -52,6 +71,8 @@ def lever_overrides(
     devolvable: tuple[str, ...] = DEVOLVABLE,
 ) -> dict[str, Any]:
     """Scenario overrides (dotted keys, as ``load_scenario`` takes them) for the levers."""
+    regime = _key(regime, REGIME_LABELS)
+    vetoed_indicator = _key(vetoed_indicator, INDICATOR_LABELS)
     overrides: dict[str, Any] = {
         "regime.name": regime,
         "staffing.fill_rate": float(fill_rate),
@@ -101,8 +122,8 @@ class DashboardModel(GovernanceModel):
         scenario_path: str | None = None,
     ) -> None:
         self.levers = {
-            "regime": regime,
-            "vetoed_indicator": vetoed_indicator,
+            "regime": _key(regime, REGIME_LABELS),
+            "vetoed_indicator": _key(vetoed_indicator, INDICATOR_LABELS),
             "fill_rate": float(fill_rate),
             "funds_follow_tasks": bool(funds_follow_tasks),
             "transfer_per_resident": float(transfer_per_resident),
@@ -151,18 +172,19 @@ def model_params(scenario_path: str | None = None, **defaults: Any) -> dict[str,
     }
     start.update(defaults)
     vetoable = [i for i in dict.fromkeys([*VETOABLE, start["vetoed_indicator"]]) if i in INDICATORS]
+    scoring_one = " / ".join(REGIME_LABELS.get(name, name) for name in one_indicator_regimes())
     return {
         "regime": {
             "type": "Select",
-            "value": start["regime"],
-            "values": sorted(REGIMES),
-            "label": "Assessment regime (veto 一票否决 / comprehensive 综合绩效评估 / consultative 减压多予)",
+            "value": REGIME_LABELS.get(start["regime"], start["regime"]),
+            "values": [REGIME_LABELS.get(name, name) for name in sorted(REGIMES)],
+            "label": "Assessment regime",
         },
         "vetoed_indicator": {
             "type": "Select",
-            "value": start["vetoed_indicator"],
-            "values": vetoable,
-            "label": "Vetoed indicator (only under veto)",
+            "value": INDICATOR_LABELS.get(start["vetoed_indicator"], start["vetoed_indicator"]),
+            "values": [INDICATOR_LABELS.get(i, i) for i in vetoable],
+            "label": f"What the {scoring_one} is on" if scoring_one else "Scored indicator",
         },
         "fill_rate": {
             "type": "SliderFloat",
@@ -178,12 +200,14 @@ def model_params(scenario_path: str | None = None, **defaults: Any) -> dict[str,
             "label": "Funds follow tasks 费随事转",
         },
         "transfer_per_resident": {
-            "type": "SliderInt",
-            "value": int(start["transfer_per_resident"]),
-            "min": 0,
-            "max": 300,
-            "step": 20,
-            "label": "Transfer ¥/resident",
+            # Float, and the scenario's own value until moved, so a dashboard run is the
+            # scenario's run (calibrated.yaml's 286.2 is not on the slider's steps).
+            "type": "SliderFloat",
+            "value": float(start["transfer_per_resident"]),
+            "min": 0.0,
+            "max": float(max(300, 50 * math.ceil(start["transfer_per_resident"] / 50))),
+            "step": 10.0,
+            "label": "County transfer, ¥ per resident a year",
         },
         "devolve_authority": {
             "type": "Checkbox",
