@@ -16,6 +16,7 @@ range and, where it comes from one, the source essay (``../shared/seeds``):
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -70,8 +71,19 @@ class ScenarioError(ValueError):
     """A scenario (or experiment) file is invalid; the message names file, field, allowed."""
 
 
+class FieldError(ValueError):
+    """A check across fields that knows which field is wrong: ``field`` is dotted, relative to
+    where the check runs, so the one-line message names it instead of the table holding it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # inf and nan pass every one-sided bound (`ge=0`) and cannot be written back to JSON
+    # (scenario.json would hold null), so no scenario number may be either.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def _fraction(default: float, description: str) -> Any:
@@ -555,7 +567,7 @@ class RegimeSpec(_Strict):
             raise ValueError(f"unknown regime {self.name!r}; allowed: {', '.join(sorted(REGIMES))}")
         params = REGIMES[self.name].Params
         try:
-            params(**(self.model_extra or {}))
+            _refuse_non_finite(params(**(self.model_extra or {})).model_dump())
         except ValidationError as err:
             first = err.errors()[0]
             if first["type"] != "extra_forbidden":
@@ -564,6 +576,18 @@ class RegimeSpec(_Strict):
             allowed = ", ".join(["name", *params.model_fields])
             raise ValueError(f"{first['loc'][0]!r} is not a parameter of regime {self.name!r}; allowed: {allowed}") from None
         return self
+
+
+def _refuse_non_finite(data: dict[str, Any], prefix: str = "") -> None:
+    """Refuse inf and nan among a regime's parameters, as `_Strict` does for the rest of the
+    scenario: regime parameter classes live in model/regimes.py, outside this schema."""
+    for key, value in data.items():
+        if isinstance(value, dict):
+            _refuse_non_finite(value, f"{prefix}{key}.")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise FieldError(
+                f"{prefix}{key}", f"Input should be a finite number (got {value!r}); allowed: a number, not inf or nan"
+            )
 
 
 class FiscalRules(_Strict):
@@ -667,17 +691,26 @@ class Scenario(_Strict):
     fiscal: FiscalRules = Field(default_factory=FiscalRules)
     staffing: StaffingRules = Field(default_factory=StaffingRules)
 
+    @field_validator("years")
+    @classmethod
+    def _at_least_one_day(cls, years: float) -> float:
+        # The model steps in whole days (`days` rounds): a shorter horizon would run no day at
+        # all and report rates of an empty run as 0.
+        if years * 365 < 1:
+            raise ValueError(f"shorter than one day (got {years!r}); allowed: 1/365 (one day) or more, up to 50")
+        return years
+
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
         for kind in self.staffing.devolved_kinds:
             if kind not in self.incidents:
-                raise ValueError(
-                    f"staffing.devolved_kinds: unknown kind {kind!r}; allowed: {', '.join(self.incidents)}"
+                raise FieldError(
+                    "staffing.devolved_kinds", f"unknown kind {kind!r}; allowed: {', '.join(self.incidents)}"
                 )
         if not self.incidents:
-            raise ValueError("incidents: at least one kind is required")
+            raise FieldError("incidents", "at least one kind is required")
         if "petition" in self.incidents:
-            raise ValueError("incidents: 'petition' is reserved for residents' petitions")
+            raise FieldError("incidents", "'petition' is reserved for residents' petitions")
         return self
 
     @property
@@ -768,9 +801,15 @@ def _allowed_fields(parent: tuple) -> list[str]:
 
 def _describe(err: ValidationError, source: str) -> str:
     first = err.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    loc = tuple(first["loc"])
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, FieldError):
+        loc += tuple(cause.field.split("."))
+    field = ".".join(str(p) for p in loc) or "(top level)"
     kind = first["type"]
-    if kind == "extra_forbidden":
+    if kind == "finite_number":
+        what = f"{first['msg']} (got {first.get('input')!r}); allowed: a number, not inf or nan"
+    elif kind == "extra_forbidden":
         what = f"unknown field; allowed: {', '.join(_allowed_fields(first['loc'][:-1]))}"
     else:
         what = first["msg"].removeprefix("Value error, ")
