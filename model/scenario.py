@@ -781,7 +781,15 @@ def parse_override(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise ScenarioError(f"--set {text!r}: expected dotted.key=value")
     key, raw = text.split("=", 1)
-    return key.strip(), yaml.safe_load(raw)
+    try:
+        return key.strip(), load_yaml_text(raw)
+    except DuplicateKeyError as err:
+        raise ScenarioError(f"--set {text!r}: field '{key.strip()}.{err.field}': {err}") from None
+    except yaml.YAMLError as err:
+        raise ScenarioError(
+            f"--set {text!r}: the value is not valid YAML ({_problem(err)}); "
+            "allowed: a number, true/false, text, [a, list] or {a: table}"
+        ) from None
 
 
 def _allowed_fields(parent: tuple) -> list[str]:
@@ -838,14 +846,88 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scen
         raise ScenarioError(_describe(err, source)) from None
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A key given twice in one YAML mapping; ``field`` is its dotted path."""
+
+    def __init__(self, field: str, first_line: int, second_line: int) -> None:
+        super().__init__(f"given twice (lines {first_line} and {second_line}); allowed: each key once")
+        self.field = field
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping.
+
+    YAML says keys are unique, but PyYAML keeps the last one silently, so ``years: 1`` …
+    ``years: 2`` would run two years with nobody the wiser. Keys brought in by a ``<<`` merge
+    may be overridden: that is what a merge is for."""
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        self._refuse_duplicates(node, (), set())
+        return self.construct_document(node)
+
+    def _refuse_duplicates(self, node: yaml.Node, path: tuple[str, ...], seen: set[int]) -> None:
+        if id(node) in seen:  # an alias met again (aliases may even be recursive)
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._refuse_duplicates(item, (*path, str(i)), seen)
+        elif isinstance(node, yaml.MappingNode):
+            lines: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self._key(key_node)
+                line = key_node.start_mark.line + 1
+                if key in lines:
+                    raise DuplicateKeyError(".".join((*path, str(key))), lines[key], line)
+                lines[key] = line
+                self._refuse_duplicates(value_node, (*path, str(key)), seen)
+
+    def _key(self, node: yaml.Node) -> Any:
+        # Compared as constructed, so `1` and `1.0`, or `on` and `true`, are the same key; a
+        # table or list as a key is unusual enough to count as distinct.
+        return self.construct_object(node, deep=True) if isinstance(node, yaml.ScalarNode) else id(node)
+
+
+def load_yaml_text(text: str) -> Any:
+    """YAML text as data, refusing duplicate keys (``UniqueKeyLoader``)."""
+    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+
+
+def _one_line(err: yaml.YAMLError) -> str:
+    return " ".join(str(err).split())
+
+
+def _problem(err: yaml.YAMLError) -> str:
+    """What the parser met and where, without the quoted source it repeats."""
+    problem, mark = getattr(err, "problem", None), getattr(err, "problem_mark", None)
+    if problem is None:
+        return _one_line(err)
+    return f"{problem}, at character {mark.column + 1}" if mark is not None else problem
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A scenario, experiment or fact file as data; anything unreadable is one ScenarioError line."""
     path = Path(path)
     if not path.is_file():
         raise ScenarioError(f"{path}: no such file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml_text(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise ScenarioError(
+            f"{path}: not UTF-8 text (byte {err.start}); allowed: a file saved as UTF-8 (e.g. from GBK: "
+            f"iconv -f GBK -t UTF-8)"
+        ) from None
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read it: {err.strerror}") from None
+    except DuplicateKeyError as err:
+        raise ScenarioError(f"{path}: field '{err.field}': {err}") from None
     except yaml.YAMLError as err:
-        raise ScenarioError(f"{path}: not valid YAML: {err}".replace("\n", " ")) from None
+        raise ScenarioError(f"{path}: not valid YAML: {_one_line(err)}") from None
     return data if data is not None else {}
 
 
