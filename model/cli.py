@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,12 +42,34 @@ def _at_least_one(value: int, option: str) -> None:
         raise BadInput(f"{option} {value}: allowed: 1 or more")
 
 
+def usable_folder(out: Path, option: str = "--out") -> None:
+    """Refuse an output folder that could not be written, before a run spends its time.
+
+    The test is a real write (a temporary file, removed at once) in the folder or in its
+    nearest existing parent: permission bits alone mislead for root, on /proc or on a
+    read-only mount. Nothing is left behind."""
+    parent = out
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        where = "is a file" if parent == out else f"is under the file {parent}"
+        raise BadInput(f"{option} {out}: {where}; allowed: a folder, new or existing")
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as err:
+        raise BadInput(
+            f"{option} {out}: cannot write in {parent} ({err.strerror}); allowed: a folder you can write"
+        ) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from model.runner import run_scenario, write_outputs
 
     scenario = load_scenario(args.scenario, _with_options(args))
     seed = scenario.seed
     out = Path(args.out) if args.out else Path("out") / f"{scenario.name}-seed{seed}"
+    usable_folder(out)
     result = run_scenario(scenario, seed=seed)
     write_outputs(result, out, scenario)
     print(human_summary(result.summary))
@@ -237,7 +260,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
     if args.out:
         from model.atomic import atomic_write_text
 
-        atomic_write_text(Path(args.out), text)
+        out = Path(args.out)
+        if out.is_dir():
+            raise BadInput(f"--out {out}: is a folder; allowed: a file name")
+        usable_folder(out.parent)
+        atomic_write_text(out, text)
     else:
         print(text)
     return EXIT_OK
