@@ -232,6 +232,26 @@ def test_run_writes_summary_and_timeseries(tmp_path):
     assert not any(p.name.endswith(".tmp") for p in out.iterdir())
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o027], ids=["umask022", "umask027"])
+def test_written_files_have_the_mode_the_umask_gives(tmp_path, umask):
+    # mkstemp made every result 0600, unreadable to collaborators on a shared cluster.
+    import os
+
+    import pandas as pd
+
+    from model.atomic import atomic_write_bytes, atomic_write_parquet
+
+    previous = os.umask(umask)
+    try:
+        atomic_write_bytes(tmp_path / "summary.json", b"{}")
+        atomic_write_parquet(tmp_path / "timeseries.parquet", pd.DataFrame({"day": [0]}))
+    finally:
+        os.umask(previous)
+    for name in ("summary.json", "timeseries.parquet"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json", "timeseries.parquet"]
+
+
 def test_extends_merges_over_the_parent(tmp_path):
     child = tmp_path / "child.yaml"
     child.write_text(f"extends: {SCENARIOS / 'demo.yaml'}\nname: child\nstaffing:\n  fill_rate: 0.68\n")
