@@ -325,3 +325,20 @@ def test_a_run_folders_scenario_json_reruns_the_run_exactly(tmp_path, capsys):
     one, two = (json.loads((d / "summary.json").read_text()) for d in (first, again))
     assert one["seed"] == 5 and one["years"] == round(0.3 * 365) / 365
     assert one == two
+
+
+def test_scenario_json_records_the_regime_parameters_in_force(tmp_path):
+    # A regime's defaults live in its class, so scenario.json said only {"name": ...}: the
+    # audit rate, weights and pass mark a run used were nowhere in its folder.
+    import json
+
+    from model.cli import main
+    from model.regimes import ComprehensiveParams
+
+    first, again = tmp_path / "first", tmp_path / "again"
+    assert main(["run", str(SCENARIOS / "demo.yaml"), "--set", "regime.pass_mark=0.7", "--years", "0.05", "--out", str(first)]) == 0
+    regime = json.loads((first / "scenario.json").read_text(encoding="utf-8"))["regime"]
+    assert regime == {"name": "comprehensive", **ComprehensiveParams(pass_mark=0.7).model_dump()}
+    assert main(["run", str(first / "scenario.json"), "--out", str(again)]) == 0
+    for name in ("summary.json", "scenario.json"):
+        assert (first / name).read_bytes() == (again / name).read_bytes(), name
