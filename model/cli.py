@@ -163,16 +163,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
     diffs = paired_differences(runs, "arm", names[0], COMPARE_METRICS)
     means = runs.groupby("arm", sort=False)[list(COMPARE_METRICS)].mean().T[names]
     print(f"Paired comparison over seeds 1..{args.seeds} (common random numbers), {args.years or 'scenario'} years.")
-    print(f"Difference = other − {names[0]}, with its 95% confidence interval.\n")
+    if args.seeds == 1:
+        print(f"Difference = other − {names[0]}; one seed gives no confidence interval (use --seeds 2 or more).\n")
+    else:
+        print(f"Difference = other − {names[0]}, with its 95% confidence interval.\n")
     header = f"{'metric':32s}" + "".join(f"{n[:18]:>19s}" for n in names) + "   difference [95% CI]"
     print(header)
     print("-" * len(header))
     for metric in COMPARE_METRICS:
         cells = "".join(f"{means.loc[metric, n]:>19,.3f}" for n in names)
         d = diffs[diffs["metric"] == metric]
-        extra = "; ".join(f"{r.mean_difference:+,.3f} [{r.ci_low:+,.3f}, {r.ci_high:+,.3f}]" for r in d.itertuples())
+        extra = "; ".join(f"{r.mean_difference:+,.3f} {_interval(r, args.seeds)}" for r in d.itertuples())
         print(f"{metric:32s}{cells}   {extra}")
     return EXIT_OK
+
+
+def _interval(row: Any, seeds: int) -> str:
+    # One pair has no spread to estimate: the interval is undefined, not [nan, nan].
+    return "[n/a: one seed]" if seeds < 2 else f"[{row.ci_low:+,.3f}, {row.ci_high:+,.3f}]"
 
 
 def file_kind(data: object) -> str:

@@ -312,6 +312,26 @@ def test_commands_refuse_arguments_they_cannot_use_before_running(args, says, ca
     assert says in _one_error_line(capsys)
 
 
+def test_compare_on_one_seed_shows_the_difference_without_an_interval(capsys):
+    # One pair has no spread: the interval used to print as [+nan, +nan].
+    from model.cli import main
+
+    scenarios = [str(SCENARIOS / "demo.yaml"), str(SCENARIOS / "veto.yaml")]
+    assert main(["compare", *scenarios, "--seeds", "1", "--years", "0.02", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "nan" not in out and "[n/a: one seed]" in out, out
+
+
+def test_regress_help_shows_a_plain_percent_sign(capsys):
+    # argparse does not %-format a description: `1%%` was printed as it stands.
+    from model.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["regress", "--help"])
+    out = capsys.readouterr().out
+    assert "error 1%," in out and "%%" not in out
+
+
 def test_a_run_folders_scenario_json_reruns_the_run_exactly(tmp_path, capsys):
     # scenario.json carries --set, --years and --seed, so the folder alone says what was run.
     import json
