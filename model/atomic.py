@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,30 @@ TEMPORARY_PATTERN = ".*.tmp"
 mid-write leaves one behind; readers skip dot-files, and a cleanup can remove them."""
 
 
+NEW_FILE_MODE = 0o666
+"""The mode ``open()`` asks for; the kernel takes the umask (and a folder's default ACL) off
+it, so results on a shared cluster are as readable as any file the user writes."""
+
+_NAME_ATTEMPTS = 100
+"""Random names tried before giving up (tempfile.TMP_MAX is 10,000; 32 random bits rarely
+collide once)."""
+
+
 def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new file beside ``path``, opened for writing, with the mode a plain ``open()`` gives.
+
+    Not ``tempfile.mkstemp``: it creates files 0600 whatever the umask, and the rename
+    carries that mode to the result, which collaborators could then not read. The umask is
+    not read and re-applied by hand either: setting it to read it is not thread-safe, and
+    the kernel also honours default ACLs."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    for _ in range(_NAME_ATTEMPTS):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, NEW_FILE_MODE), str(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,12 +42,34 @@ def _at_least_one(value: int, option: str) -> None:
         raise BadInput(f"{option} {value}: allowed: 1 or more")
 
 
+def usable_folder(out: Path, option: str = "--out") -> None:
+    """Refuse an output folder that could not be written, before a run spends its time.
+
+    The test is a real write (a temporary file, removed at once) in the folder or in its
+    nearest existing parent: permission bits alone mislead for root, on /proc or on a
+    read-only mount. Nothing is left behind."""
+    parent = out
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        where = "is a file" if parent == out else f"is under the file {parent}"
+        raise BadInput(f"{option} {out}: {where}; allowed: a folder, new or existing")
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as err:
+        raise BadInput(
+            f"{option} {out}: cannot write in {parent} ({err.strerror}); allowed: a folder you can write"
+        ) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from model.runner import run_scenario, write_outputs
 
     scenario = load_scenario(args.scenario, _with_options(args))
     seed = scenario.seed
     out = Path(args.out) if args.out else Path("out") / f"{scenario.name}-seed{seed}"
+    usable_folder(out)
     result = run_scenario(scenario, seed=seed)
     write_outputs(result, out, scenario)
     print(human_summary(result.summary))
@@ -140,16 +163,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
     diffs = paired_differences(runs, "arm", names[0], COMPARE_METRICS)
     means = runs.groupby("arm", sort=False)[list(COMPARE_METRICS)].mean().T[names]
     print(f"Paired comparison over seeds 1..{args.seeds} (common random numbers), {args.years or 'scenario'} years.")
-    print(f"Difference = other − {names[0]}, with its 95% confidence interval.\n")
+    if args.seeds == 1:
+        print(f"Difference = other − {names[0]}; one seed gives no confidence interval (use --seeds 2 or more).\n")
+    else:
+        print(f"Difference = other − {names[0]}, with its 95% confidence interval.\n")
     header = f"{'metric':32s}" + "".join(f"{n[:18]:>19s}" for n in names) + "   difference [95% CI]"
     print(header)
     print("-" * len(header))
     for metric in COMPARE_METRICS:
         cells = "".join(f"{means.loc[metric, n]:>19,.3f}" for n in names)
         d = diffs[diffs["metric"] == metric]
-        extra = "; ".join(f"{r.mean_difference:+,.3f} [{r.ci_low:+,.3f}, {r.ci_high:+,.3f}]" for r in d.itertuples())
+        extra = "; ".join(f"{r.mean_difference:+,.3f} {_interval(r, args.seeds)}" for r in d.itertuples())
         print(f"{metric:32s}{cells}   {extra}")
     return EXIT_OK
+
+
+def _interval(row: Any, seeds: int) -> str:
+    # One pair has no spread to estimate: the interval is undefined, not [nan, nan].
+    return "[n/a: one seed]" if seeds < 2 else f"[{row.ci_low:+,.3f}, {row.ci_high:+,.3f}]"
 
 
 def file_kind(data: object) -> str:
@@ -237,7 +268,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
     if args.out:
         from model.atomic import atomic_write_text
 
-        atomic_write_text(Path(args.out), text)
+        out = Path(args.out)
+        if out.is_dir():
+            raise BadInput(f"--out {out}: is a folder; allowed: a file name")
+        usable_folder(out.parent)
+        atomic_write_text(out, text)
     else:
         print(text)
     return EXIT_OK

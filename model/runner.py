@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from model.atomic import atomic_write_bytes, atomic_write_parquet
+from model.regimes import make_regime
 from model.scenario import Scenario
 from model.simulation import GovernanceModel
 from model.version import code_version
@@ -42,6 +43,16 @@ def summary_json(summary: dict[str, object]) -> bytes:
     return (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
+def scenario_json(scenario: Scenario) -> bytes:
+    """The scenario as the run used it, every default filled in, the regime's parameters
+    included: a regime's defaults live in its class (model/regimes.py), not in the scenario,
+    so a plain dump would record only the parameters the file set. Loading it back gives
+    the same scenario."""
+    data = scenario.model_dump(mode="json")
+    data["regime"] = {"name": scenario.regime.name, **make_regime(scenario.regime).params.model_dump(mode="json")}
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def write_outputs(result: RunResult, out_dir: str | Path, scenario: Scenario | None = None) -> Path:
     """Write timeseries.parquet, evaluations.parquet, scenario.json, then summary.json last:
     a folder with a summary.json is a finished run."""
@@ -49,6 +60,6 @@ def write_outputs(result: RunResult, out_dir: str | Path, scenario: Scenario | N
     atomic_write_parquet(out / "timeseries.parquet", result.timeseries)
     atomic_write_parquet(out / "evaluations.parquet", result.evaluations)
     if scenario is not None:
-        atomic_write_bytes(out / "scenario.json", (scenario.model_dump_json(indent=2) + "\n").encode())
+        atomic_write_bytes(out / "scenario.json", scenario_json(scenario))
     atomic_write_bytes(out / "summary.json", summary_json(result.summary))
     return out

@@ -16,6 +16,7 @@ range and, where it comes from one, the source essay (``../shared/seeds``):
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -70,8 +71,19 @@ class ScenarioError(ValueError):
     """A scenario (or experiment) file is invalid; the message names file, field, allowed."""
 
 
+class FieldError(ValueError):
+    """A check across fields that knows which field is wrong: ``field`` is dotted, relative to
+    where the check runs, so the one-line message names it instead of the table holding it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # inf and nan pass every one-sided bound (`ge=0`) and cannot be written back to JSON
+    # (scenario.json would hold null), so no scenario number may be either.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def _fraction(default: float, description: str) -> Any:
@@ -555,7 +567,7 @@ class RegimeSpec(_Strict):
             raise ValueError(f"unknown regime {self.name!r}; allowed: {', '.join(sorted(REGIMES))}")
         params = REGIMES[self.name].Params
         try:
-            params(**(self.model_extra or {}))
+            _refuse_non_finite(params(**(self.model_extra or {})).model_dump())
         except ValidationError as err:
             first = err.errors()[0]
             if first["type"] != "extra_forbidden":
@@ -564,6 +576,18 @@ class RegimeSpec(_Strict):
             allowed = ", ".join(["name", *params.model_fields])
             raise ValueError(f"{first['loc'][0]!r} is not a parameter of regime {self.name!r}; allowed: {allowed}") from None
         return self
+
+
+def _refuse_non_finite(data: dict[str, Any], prefix: str = "") -> None:
+    """Refuse inf and nan among a regime's parameters, as `_Strict` does for the rest of the
+    scenario: regime parameter classes live in model/regimes.py, outside this schema."""
+    for key, value in data.items():
+        if isinstance(value, dict):
+            _refuse_non_finite(value, f"{prefix}{key}.")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise FieldError(
+                f"{prefix}{key}", f"Input should be a finite number (got {value!r}); allowed: a number, not inf or nan"
+            )
 
 
 class FiscalRules(_Strict):
@@ -667,17 +691,26 @@ class Scenario(_Strict):
     fiscal: FiscalRules = Field(default_factory=FiscalRules)
     staffing: StaffingRules = Field(default_factory=StaffingRules)
 
+    @field_validator("years")
+    @classmethod
+    def _at_least_one_day(cls, years: float) -> float:
+        # The model steps in whole days (`days` rounds): a shorter horizon would run no day at
+        # all and report rates of an empty run as 0.
+        if years * 365 < 1:
+            raise ValueError(f"shorter than one day (got {years!r}); allowed: 1/365 (one day) or more, up to 50")
+        return years
+
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
         for kind in self.staffing.devolved_kinds:
             if kind not in self.incidents:
-                raise ValueError(
-                    f"staffing.devolved_kinds: unknown kind {kind!r}; allowed: {', '.join(self.incidents)}"
+                raise FieldError(
+                    "staffing.devolved_kinds", f"unknown kind {kind!r}; allowed: {', '.join(self.incidents)}"
                 )
         if not self.incidents:
-            raise ValueError("incidents: at least one kind is required")
+            raise FieldError("incidents", "at least one kind is required")
         if "petition" in self.incidents:
-            raise ValueError("incidents: 'petition' is reserved for residents' petitions")
+            raise FieldError("incidents", "'petition' is reserved for residents' petitions")
         return self
 
     @property
@@ -748,7 +781,15 @@ def parse_override(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise ScenarioError(f"--set {text!r}: expected dotted.key=value")
     key, raw = text.split("=", 1)
-    return key.strip(), yaml.safe_load(raw)
+    try:
+        return key.strip(), load_yaml_text(raw)
+    except DuplicateKeyError as err:
+        raise ScenarioError(f"--set {text!r}: field '{key.strip()}.{err.field}': {err}") from None
+    except yaml.YAMLError as err:
+        raise ScenarioError(
+            f"--set {text!r}: the value is not valid YAML ({_problem(err)}); "
+            "allowed: a number, true/false, text, [a, list] or {a: table}"
+        ) from None
 
 
 def _allowed_fields(parent: tuple) -> list[str]:
@@ -768,9 +809,15 @@ def _allowed_fields(parent: tuple) -> list[str]:
 
 def _describe(err: ValidationError, source: str) -> str:
     first = err.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    loc = tuple(first["loc"])
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, FieldError):
+        loc += tuple(cause.field.split("."))
+    field = ".".join(str(p) for p in loc) or "(top level)"
     kind = first["type"]
-    if kind == "extra_forbidden":
+    if kind == "finite_number":
+        what = f"{first['msg']} (got {first.get('input')!r}); allowed: a number, not inf or nan"
+    elif kind == "extra_forbidden":
         what = f"unknown field; allowed: {', '.join(_allowed_fields(first['loc'][:-1]))}"
     else:
         what = first["msg"].removeprefix("Value error, ")
@@ -799,14 +846,88 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scen
         raise ScenarioError(_describe(err, source)) from None
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A key given twice in one YAML mapping; ``field`` is its dotted path."""
+
+    def __init__(self, field: str, first_line: int, second_line: int) -> None:
+        super().__init__(f"given twice (lines {first_line} and {second_line}); allowed: each key once")
+        self.field = field
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping.
+
+    YAML says keys are unique, but PyYAML keeps the last one silently, so ``years: 1`` …
+    ``years: 2`` would run two years with nobody the wiser. Keys brought in by a ``<<`` merge
+    may be overridden: that is what a merge is for."""
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        self._refuse_duplicates(node, (), set())
+        return self.construct_document(node)
+
+    def _refuse_duplicates(self, node: yaml.Node, path: tuple[str, ...], seen: set[int]) -> None:
+        if id(node) in seen:  # an alias met again (aliases may even be recursive)
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._refuse_duplicates(item, (*path, str(i)), seen)
+        elif isinstance(node, yaml.MappingNode):
+            lines: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self._key(key_node)
+                line = key_node.start_mark.line + 1
+                if key in lines:
+                    raise DuplicateKeyError(".".join((*path, str(key))), lines[key], line)
+                lines[key] = line
+                self._refuse_duplicates(value_node, (*path, str(key)), seen)
+
+    def _key(self, node: yaml.Node) -> Any:
+        # Compared as constructed, so `1` and `1.0`, or `on` and `true`, are the same key; a
+        # table or list as a key is unusual enough to count as distinct.
+        return self.construct_object(node, deep=True) if isinstance(node, yaml.ScalarNode) else id(node)
+
+
+def load_yaml_text(text: str) -> Any:
+    """YAML text as data, refusing duplicate keys (``UniqueKeyLoader``)."""
+    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+
+
+def _one_line(err: yaml.YAMLError) -> str:
+    return " ".join(str(err).split())
+
+
+def _problem(err: yaml.YAMLError) -> str:
+    """What the parser met and where, without the quoted source it repeats."""
+    problem, mark = getattr(err, "problem", None), getattr(err, "problem_mark", None)
+    if problem is None:
+        return _one_line(err)
+    return f"{problem}, at character {mark.column + 1}" if mark is not None else problem
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A scenario, experiment or fact file as data; anything unreadable is one ScenarioError line."""
     path = Path(path)
     if not path.is_file():
         raise ScenarioError(f"{path}: no such file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml_text(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise ScenarioError(
+            f"{path}: not UTF-8 text (byte {err.start}); allowed: a file saved as UTF-8 (e.g. from GBK: "
+            f"iconv -f GBK -t UTF-8)"
+        ) from None
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read it: {err.strerror}") from None
+    except DuplicateKeyError as err:
+        raise ScenarioError(f"{path}: field '{err.field}': {err}") from None
     except yaml.YAMLError as err:
-        raise ScenarioError(f"{path}: not valid YAML: {err}".replace("\n", " ")) from None
+        raise ScenarioError(f"{path}: not valid YAML: {_one_line(err)}") from None
     return data if data is not None else {}
 
 

@@ -47,6 +47,24 @@ BAD = {
     "missing_name.yaml": ("years: 2\n", "name", "Field required"),
     "not_yaml.yaml": ("name: [unclosed\n", "not valid YAML", ""),
     "bad_mix.yaml": ("name: x\ncounty:\n  typology_mix: {A: 0.5, B: 0.6}\n", "county.typology_mix", "sum to 1"),
+    # inf passes a one-sided bound and was written to scenario.json as null, which no run reads.
+    "infinite.yaml": ("name: x\nfiscal:\n  transfer_per_resident: .inf\n", "fiscal.transfer_per_resident", "not inf"),
+    "nan_regime_weight.yaml": ("name: x\nregime:\n  weights: {closure_rate: .nan}\n", "regime.weights.closure_rate", "not inf"),
+    # PyYAML keeps the last of two equal keys silently: the file would not say what ran.
+    "duplicate_key.yaml": ("name: x\nyears: 1\nyears: 2\n", "field 'years'", "given twice (lines 2 and 3)"),
+    "nested_duplicate_key.yaml": (
+        "name: x\nstaffing:\n  fill_rate: 0.5\n  fill_rate: 0.6\n",
+        "staffing.fill_rate",
+        "given twice (lines 3 and 4)",
+    ),
+    # A horizon under one day ran no day and reported the rates of an empty run as 0.
+    "shorter_than_a_day.yaml": ("name: x\nyears: 0.001\n", "field 'years'", "one day"),
+    # A check across tables used to name the field '(top level)'.
+    "unknown_devolved_kind.yaml": (
+        "name: x\nstaffing:\n  devolved_kinds: [nope]\n",
+        "field 'staffing.devolved_kinds'",
+        "allowed: neighbour_dispute",
+    ),
 }
 
 
@@ -124,6 +142,72 @@ def test_validate_applies_every_arm_of_a_fact_to_its_scenario(tmp_path, capsys):
     assert str(path) in line and "arms.veto" in line and "'threshhold'" in line and "threshold" in line, line
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name: 演示\nyears: 1\n",
+        f"name: 实验\nscenario: {SCENARIOS / 'demo.yaml'}\nsweep:\n  method: grid\n  parameters: {{}}\n",
+    ],
+    ids=["scenario", "experiment"],
+)
+@pytest.mark.parametrize("command", ["validate", "run", "sweep"])
+def test_a_file_not_in_utf8_is_one_line_naming_the_encoding(tmp_path, capsys, text, command):
+    # Files written on Chinese Windows are often GBK: that was a UnicodeDecodeError traceback.
+    from model.cli import main
+
+    path = tmp_path / "gbk.yaml"
+    path.write_bytes(text.encode("gbk"))
+    assert main([command, str(path), *(["--out", str(tmp_path / "out")] if command != "validate" else [])]) == 2
+    line = _one_error_line(capsys)
+    assert str(path) in line and "UTF-8" in line, line
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_experiment_with_a_duplicate_key_is_refused(tmp_path, capsys):
+    # Experiments are read by the same reader as scenarios (`sweep` as much as `validate`).
+    from model.cli import main
+
+    path = tmp_path / "exp.yaml"
+    path.write_text(f"name: e\nscenario: {SCENARIOS / 'demo.yaml'}\nreplications: 2\nreplications: 3\nsweep: {{}}\n")
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
+    line = _one_error_line(capsys)
+    assert str(path) in line and "'replications'" in line and "lines 3 and 4" in line, line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [
+        ("staffing.fill_rate=[1", "not valid YAML"),
+        ("fiscal.transfer_per_resident=inf", "field 'fiscal.transfer_per_resident'"),
+        ("regime.petition_scale=.inf", "field 'regime.petition_scale'"),
+        ("staffing={fill_rate: 0.5, fill_rate: 0.6}", "field 'staffing.fill_rate': given twice"),
+    ],
+)
+def test_a_bad_override_value_is_one_line_not_a_traceback(override, says, capsys):
+    from model.cli import main
+
+    assert main(["validate", str(SCENARIOS / "demo.yaml"), "--set", override]) == 2
+    line = _one_error_line(capsys)
+    assert says in line and override.split("=")[0] in line, line
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file", "/proc"])
+def test_run_refuses_an_unusable_out_before_running(tmp_path, capsys, monkeypatch, where):
+    # The folder used to be made after the run, so a mistyped --out lost the whole run.
+    import model.runner
+    from model.cli import main
+
+    monkeypatch.setattr(model.runner, "run_scenario", lambda *a, **k: pytest.fail("ran before checking --out"))
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    out = {"a file": afile, "under a file": afile / "out", "/proc": Path("/proc/no-such-folder")}[where]
+    assert main(["run", str(SCENARIOS / "demo.yaml"), "--out", str(out)]) == 2
+    line = _one_error_line(capsys)
+    assert f"--out {out}" in line and "allowed:" in line, line
+    assert afile.read_text() == ""
+
+
 def test_missing_file_exits_2(tmp_path, capsys):
     from model.cli import main
 
@@ -146,6 +230,26 @@ def test_run_writes_summary_and_timeseries(tmp_path):
     ts = pd.read_parquet(out / "timeseries.parquet")
     assert len(ts) == round(0.5 * 365)
     assert not any(p.name.endswith(".tmp") for p in out.iterdir())
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027], ids=["umask022", "umask027"])
+def test_written_files_have_the_mode_the_umask_gives(tmp_path, umask):
+    # mkstemp made every result 0600, unreadable to collaborators on a shared cluster.
+    import os
+
+    import pandas as pd
+
+    from model.atomic import atomic_write_bytes, atomic_write_parquet
+
+    previous = os.umask(umask)
+    try:
+        atomic_write_bytes(tmp_path / "summary.json", b"{}")
+        atomic_write_parquet(tmp_path / "timeseries.parquet", pd.DataFrame({"day": [0]}))
+    finally:
+        os.umask(previous)
+    for name in ("summary.json", "timeseries.parquet"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json", "timeseries.parquet"]
 
 
 def test_extends_merges_over_the_parent(tmp_path):
@@ -208,6 +312,26 @@ def test_commands_refuse_arguments_they_cannot_use_before_running(args, says, ca
     assert says in _one_error_line(capsys)
 
 
+def test_compare_on_one_seed_shows_the_difference_without_an_interval(capsys):
+    # One pair has no spread: the interval used to print as [+nan, +nan].
+    from model.cli import main
+
+    scenarios = [str(SCENARIOS / "demo.yaml"), str(SCENARIOS / "veto.yaml")]
+    assert main(["compare", *scenarios, "--seeds", "1", "--years", "0.02", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "nan" not in out and "[n/a: one seed]" in out, out
+
+
+def test_regress_help_shows_a_plain_percent_sign(capsys):
+    # argparse does not %-format a description: `1%%` was printed as it stands.
+    from model.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["regress", "--help"])
+    out = capsys.readouterr().out
+    assert "error 1%," in out and "%%" not in out
+
+
 def test_a_run_folders_scenario_json_reruns_the_run_exactly(tmp_path, capsys):
     # scenario.json carries --set, --years and --seed, so the folder alone says what was run.
     import json
@@ -221,3 +345,20 @@ def test_a_run_folders_scenario_json_reruns_the_run_exactly(tmp_path, capsys):
     one, two = (json.loads((d / "summary.json").read_text()) for d in (first, again))
     assert one["seed"] == 5 and one["years"] == round(0.3 * 365) / 365
     assert one == two
+
+
+def test_scenario_json_records_the_regime_parameters_in_force(tmp_path):
+    # A regime's defaults live in its class, so scenario.json said only {"name": ...}: the
+    # audit rate, weights and pass mark a run used were nowhere in its folder.
+    import json
+
+    from model.cli import main
+    from model.regimes import ComprehensiveParams
+
+    first, again = tmp_path / "first", tmp_path / "again"
+    assert main(["run", str(SCENARIOS / "demo.yaml"), "--set", "regime.pass_mark=0.7", "--years", "0.05", "--out", str(first)]) == 0
+    regime = json.loads((first / "scenario.json").read_text(encoding="utf-8"))["regime"]
+    assert regime == {"name": "comprehensive", **ComprehensiveParams(pass_mark=0.7).model_dump()}
+    assert main(["run", str(first / "scenario.json"), "--out", str(again)]) == 0
+    for name in ("summary.json", "scenario.json"):
+        assert (first / name).read_bytes() == (again / name).read_bytes(), name
