@@ -216,6 +216,14 @@ def test_suite_rejects_an_effect_on_an_unknown_metric(tmp_path) -> None:
         rg.load_suite(path)
 
 
+def test_a_suite_file_not_in_utf8_is_one_line(tmp_path) -> None:
+    """The suite is read like every other YAML file of the project: UTF-8 or a clear refusal."""
+    path = tmp_path / "suite.yaml"
+    path.write_bytes("description: 基准\n".encode("gbk"))
+    with pytest.raises(rg.RegressionError, match="not UTF-8"):
+        rg.load_suite(path)
+
+
 def test_suite_with_too_few_seeds_for_holm_is_refused() -> None:
     data = rg.load_suite().model_dump(mode="json")
     data["seeds"]["count"] = 8

@@ -87,6 +87,15 @@ def test_a_claim_naming_an_unknown_arm_is_refused(tmp_path: Path) -> None:
         load_fact(bad)
 
 
+def test_a_fact_file_with_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    """PyYAML keeps the last of two equal keys; a fact run with the wrong replications would
+    report a verdict nobody asked for."""
+    bad = tmp_path / "fact99_twice.yaml"
+    bad.write_text("id: 99\nreplications: 12\nreplications: 3\n")
+    with pytest.raises(ValueError, match="field 'replications': given twice"):
+        load_fact(bad)
+
+
 # ---- the reduced suite ------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory):

@@ -42,7 +42,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from model.analysis.regression_stats import (
@@ -54,7 +53,7 @@ from model.analysis.regression_stats import (
     sign_flips,
     two_sample_tests,
 )
-from model.scenario import Scenario, ScenarioError, apply_overrides, load_scenario, scenario_from_dict
+from model.scenario import Scenario, ScenarioError, apply_overrides, load_scenario, read_yaml, scenario_from_dict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SUITE = PROJECT_ROOT / "regression" / "suite.yaml"
@@ -183,10 +182,12 @@ def load_suite(path: str | Path = DEFAULT_SUITE) -> Suite:
     if not path.is_file():
         raise RegressionError(f"{path}: no such suite file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        # read_yaml: UTF-8, one key once, and any unreadable file as one line.
+        data = read_yaml(path)
+    except ScenarioError as err:
+        raise RegressionError(str(err)) from None
+    try:
         return Suite.model_validate(data)
-    except yaml.YAMLError as err:
-        raise RegressionError(f"{path}: not valid YAML: {err}".replace("\n", " ")) from None
     except ValidationError as err:
         raise RegressionError(_pydantic_message(err, str(path))) from None
 

@@ -31,7 +31,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from model.analysis.validation_cli import FACTS_DIR, REPORT_DIR, ROOT  # noqa: E402  (one definition)
@@ -44,6 +43,7 @@ from model.analysis.validation_stats import (
     paired_test,
 )
 from model.atomic import atomic_write_csv, atomic_write_text
+from model.scenario import ScenarioError, read_yaml
 
 MIN_WILCOXON_N = 6
 """Below six pairs the exact Wilcoxon test cannot reach p < 0.05 (its floor is 1/2^n), so the
@@ -132,7 +132,11 @@ class FactSpec(_Strict):
 def load_fact(path: str | Path) -> FactSpec:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # read_yaml: UTF-8, one key once, and any unreadable file as one line.
+        data = read_yaml(path)
+    except ScenarioError as err:
+        raise ValueError(str(err)) from None
+    try:
         return FactSpec.model_validate({**data, "path": str(path)})
     except ValidationError as err:
         first = err.errors()[0]
