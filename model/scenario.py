@@ -672,7 +672,7 @@ class StaffingRules(_Strict):
 class Scenario(_Strict):
     name: str = Field(..., min_length=1, description="Scenario name, used in outputs.")
     description: str = Field("", description="What this scenario is for.")
-    years: float = Field(3, gt=0, le=50, description="Simulated years (one step = one day).")
+    years: float = Field(3, gt=0, le=50, description="Simulated years (one step = one day; at least one day, 1/365).")
     seed: int = Field(1, ge=0, description="Default seed when none is given on the command line.")
     county: CountySpec = Field(default_factory=CountySpec)
     typology: TypologyRules = Field(default_factory=TypologyRules)
