@@ -207,7 +207,7 @@ def model_params(scenario_path: str | None = None, **defaults: Any) -> dict[str,
             "min": 0.0,
             "max": float(max(300, 50 * math.ceil(start["transfer_per_resident"] / 50))),
             "step": 10.0,
-            "label": "County transfer, ¥ per resident a year",
+            "label": "Transfer ¥/resident",
         },
         "devolve_authority": {
             "type": "Checkbox",
