@@ -246,3 +246,38 @@ def test_a_store_refuses_a_changed_experiment(tmp_path: Path) -> None:
     with pytest.raises(ExperimentError, match="different definition"):
         run_experiment(experiment("random", seed=2), tmp_path, workers=0,
                        run_fn=quadratic_score, progress=False)
+
+
+def test_a_store_refuses_an_experiment_whose_scenario_extends_a_changed_file(
+        tmp_path: Path) -> None:
+    # A run reads every file of the extends chain; hashing only the named file let runs of two
+    # different parent scenarios end up in one store without a word.
+    parent = tmp_path / "parent.yaml"
+    parent.write_text(DEMO.read_text())
+    (tmp_path / "child.yaml").write_text("extends: parent.yaml\n")
+    data = {"name": "extends", "scenario": "child.yaml", "seed": 1, "replications": 1,
+            "sweep": {"method": "grid", "parameters": {"regime.name": {"values": ["veto"]}}},
+            "metrics": {"summary": ["score"]}}
+
+    def exp():
+        return experiment_from_dict(data, source="extends.yaml", base_dir=tmp_path,
+                                    check_scenario=False)
+
+    before = exp().fingerprint()
+    parent.write_text(DEMO.read_text() + "staffing:\n  fill_rate: 0.5\n")
+    assert exp().fingerprint() != before
+
+
+def test_a_scenario_that_extends_nothing_keeps_the_fingerprint_it_had() -> None:
+    # The fingerprint of the file's bytes alone, as stores written before the extends chain
+    # counted record it: they must not be refused after the upgrade.
+    import hashlib
+    import json
+
+    exp = experiment("random", seed=1)
+    data = exp.model_dump(mode="json", exclude={"replications", "analyses", "labels",
+                                                "description", "name"})
+    data["sweep"].pop("run_cap", None)
+    data["scenario"] = hashlib.sha256(DEMO.read_bytes()).hexdigest()
+    text = json.dumps(data, sort_keys=True, default=str)
+    assert exp.fingerprint() == hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -333,15 +333,44 @@ class Experiment(_Strict):
     def fingerprint(self) -> str:
         """Hash of what determines each run's result; stores refuse a changed one.
 
+        The scenario counts by the contents of its file and of every file it extends.
         Excluded: replications and run_cap (a store can be extended with more), the
         analyses, labels and description (they do not change any run).
         """
         data = self.model_dump(mode="json", exclude={"replications", "analyses", "labels",
                                                      "description", "name"})
         data["sweep"].pop("run_cap", None)
-        data["scenario"] = hashlib.sha256(self.scenario_path.read_bytes()).hexdigest()
+        scenario, *parents = [_file_hash(path) for path in _scenario_files(self.scenario_path)]
+        data["scenario"] = scenario
+        if parents:  # only then: stores of scenarios that extend nothing keep their fingerprint
+            data["scenario_extends"] = parents
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _scenario_files(path: Path) -> list[Path]:
+    """The scenario file and the files its ``extends:`` chain names, child first.
+
+    A run reads all of them (``model.scenario.resolve_extends``), so an edit to any one of
+    them changes the runs of an experiment on this scenario.
+    """
+    files = [path]
+    while True:
+        try:
+            data = read_yaml(files[-1])
+        except ScenarioError:
+            return files  # loading the scenario reports it; nothing more to hash
+        parent = data.get("extends") if isinstance(data, dict) else None
+        if not isinstance(parent, str):
+            return files
+        parent_path = (files[-1].parent / parent).resolve()
+        if parent_path in files or not parent_path.is_file():  # loading the scenario reports it
+            return files
+        files.append(parent_path)
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _is_constant(spec: dict[str, Any]) -> bool:
