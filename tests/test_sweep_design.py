@@ -281,3 +281,30 @@ def test_a_scenario_that_extends_nothing_keeps_the_fingerprint_it_had() -> None:
     data["scenario"] = hashlib.sha256(DEMO.read_bytes()).hexdigest()
     text = json.dumps(data, sort_keys=True, default=str)
     assert exp.fingerprint() == hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def test_an_int_uniform_range_is_checked_at_its_ends_not_one_below() -> None:
+    # The discrete quantile function at 0 is min - 1: township_quota from 1 was refused as 0.
+    for method in ("random", "grid"):
+        data = {"name": "quota", "scenario": str(DEMO), "seed": 1, "replications": 1,
+                "sweep": {"method": method, "run_cap": 3, "parameters": {
+                    "staffing.township_quota": {"distribution": "int_uniform", "min": 1,
+                                                "max": 10}}},
+                "metrics": {"summary": ["backlog_end"]}}
+        experiment_from_dict(data, source="quota.yaml")
+    data["sweep"]["parameters"]["staffing.township_quota"]["min"] = 0
+    with pytest.raises(ExperimentError, match="value 0 is rejected by the scenario"):
+        experiment_from_dict(data, source="quota.yaml")
+
+
+def test_morris_levels_at_zero_give_the_lowest_integer_and_the_first_value() -> None:
+    # Morris levels include 0 exactly, where scipy's discrete quantile is one step below the
+    # support: an int_uniform parameter got min - 1 and a values list its last value.
+    exp = experiment("random", sampler={"kind": "morris", "samples": 6, "levels": 4})
+    design = pd.DataFrame([c.unit | {"value:" + k: v for k, v in c.params.items()}
+                           for c in static_design(exp)])
+    at_zero = design[design["staffing.recruitment_lag_days"] == 0.0]
+    assert len(at_zero), "the design has points at level 0"
+    assert (at_zero["value:staffing.recruitment_lag_days"] == 30).all()
+    assert (design[design["regime.name"] == 0.0]["value:regime.name"] == "veto").all()
+    assert_in_bounds(design.filter(like="value:").rename(columns=lambda c: c[6:]))

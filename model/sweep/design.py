@@ -58,6 +58,39 @@ def plain(value: Any) -> Any:
     return value
 
 
+_SMALLEST_UNIT = float(np.nextafter(0.0, 1.0))
+
+
+def unit_value(parameter: HyperParameter, u: float) -> Any:
+    """The parameter's value at unit-cube coordinate ``u`` (its quantile function).
+
+    scipy's discrete quantile function puts 0 one step below the support
+    (``randint.ppf(0, a, b) == a - 1``): at 0 an int_uniform parameter would get ``min - 1``
+    and a ``values`` list its last value. Morris levels include 0 exactly, so for these two
+    kinds 0 is moved to the smallest positive coordinate, which gives ``min`` and the first
+    value; every other coordinate, and every other kind, maps as before.
+    """
+    from sweeps.params import HyperParameter
+
+    if u == 0.0 and parameter.type in (HyperParameter.INT_UNIFORM, HyperParameter.CATEGORICAL):
+        u = _SMALLEST_UNIT
+    return plain(parameter.ppf(u))
+
+
+def grid_values(parameter: HyperParameter) -> list[Any]:
+    """The values a grid enumerates for one parameter, as the engine's grid search does."""
+    from sweeps.params import HyperParameter
+
+    config = parameter.config
+    if parameter.type == HyperParameter.CONSTANT:
+        return [config["value"]]
+    if parameter.type == HyperParameter.INT_UNIFORM:
+        return list(range(config["min"], config["max"] + 1))
+    if parameter.type == HyperParameter.Q_UNIFORM:
+        return plain(np.arange(config["min"], config["max"], config["q"]))
+    return list(config["values"])
+
+
 def _from_engine(run: sweeps.SweepRun, experiment: Experiment) -> dict[str, Any]:
     params = {name: plain(spec["value"]) for name, spec in run.config.items()}
     return coerce(experiment, params)
@@ -195,7 +228,7 @@ def sampler_design(experiment: Experiment) -> list[Configuration]:
     configurations = []
     params = []
     for row in points:
-        values = {p.name: plain(p.ppf(float(u))) for p, u in zip(varied, row, strict=True)}
+        values = {p.name: unit_value(p, float(u)) for p, u in zip(varied, row, strict=True)}
         values.update({p.name: plain(p.config["value"]) for p in constant})
         params.append(coerce(experiment, dict(sorted(values.items()))))
     for i, (p, row) in enumerate(zip(params, points, strict=True)):

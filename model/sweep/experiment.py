@@ -514,6 +514,8 @@ def _check_sweep(exp: Experiment, source: str) -> None:
             if len(kinds) > 1:
                 raise _error(source, field, f"values mix types ({', '.join(sorted(kinds))}); "
                              "allowed: all numbers, all strings or all booleans")
+    if method == "grid" and exp.sweep.run_cap is None:
+        _check_grid_size(exp, source)
     if method == "bayes":
         if exp.objective is None:
             raise _error(source, "sweep.metric", "bayes needs a metric to optimise; allowed: "
@@ -544,6 +546,23 @@ def _check_sweep(exp: Experiment, source: str) -> None:
             if n & (n - 1):
                 raise _error(source, "sampler.samples", f"{n}: Sobol sequences need a power "
                              "of 2; allowed: 2, 4, 8, 16, 32, 64, ...")
+
+
+def _check_grid_size(exp: Experiment, source: str) -> None:
+    """Refuse a grid larger than MAX_CONFIGURATIONS from its parameters' value counts, before
+    any of its values is checked against the scenario (which takes a while for a big grid)."""
+    from sweeps.params import HyperParameter
+
+    from model.sweep.design import grid_values
+
+    counts = {name: len(grid_values(HyperParameter(name, spec)))
+              for name, spec in exp.sweep.parameters.items()}
+    size = math.prod(counts.values())
+    if size > MAX_CONFIGURATIONS:
+        factors = " × ".join(f"{name}: {n} values" for name, n in counts.items() if n > 1)
+        raise _error(source, "sweep.parameters", f"the grid has {size:,} points ({factors}); "
+                     f"allowed: at most {MAX_CONFIGURATIONS:,}, or `sweep.run_cap` to run the "
+                     "first ones")
 
 
 def _value_kind(value: Any) -> str:
@@ -642,19 +661,23 @@ def _check_analyses(exp: Experiment, source: str) -> None:
                              "`calibration:` block with targets")
 
 
-def _probe_values(spec: dict[str, Any]) -> list[Any]:
-    """Values of a parameter worth validating against the scenario: all values or the range."""
+def _probe_values(spec: dict[str, Any], method: str) -> list[Any]:
+    """Values of a parameter worth validating against the scenario: every listed value, or
+    the ends and middle of what the design can propose (a grid's enumeration, or the
+    distribution's support)."""
     from sweeps.params import HyperParameter
 
+    from model.sweep.design import grid_values, unit_value
+
     parameter = HyperParameter("probe", spec)
-    if parameter.type == HyperParameter.CATEGORICAL:
+    if "values" in spec:
         return list(spec["values"])
-    if parameter.type == HyperParameter.CONSTANT:
-        return [spec["value"]]
+    if method == "grid" or parameter.type == HyperParameter.CONSTANT:
+        values = grid_values(parameter)
+        return [values[i] for i in sorted({0, len(values) // 2, len(values) - 1}) if values]
     probes = []
     for q in (0.0, 0.5, 1.0):
-        value = parameter.ppf(q)
-        value = value.item() if hasattr(value, "item") else value
+        value = unit_value(parameter, q)
         if isinstance(value, float) and not math.isfinite(value):
             continue
         probes.append(value)
@@ -670,7 +693,7 @@ def _check_against_scenario(exp: Experiment, source: str) -> None:
     except ScenarioError as err:
         raise _error(source, "overrides", str(err)) from None
     for name in exp.parameter_names:
-        for value in _probe_values(exp.sweep.parameters[name]):
+        for value in _probe_values(exp.sweep.parameters[name], exp.sweep.method):
             try:
                 load_scenario(path, {**exp.overrides, name: value})
             except ScenarioError as err:
