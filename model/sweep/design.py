@@ -33,7 +33,14 @@ def _engine() -> ModuleType:
     """The W&B sweeps engine, imported when a design is first made rather than with this
     module: it takes ~2 s (jsonschema), and every local worker process re-imports the script
     that started the sweep, and with it ``run_experiment`` and this module."""
-    import sweeps
+    # The engine imports its search modules at its first proposal, and importing the bayes
+    # one (scikit-learn) draws from Python's global random state. Imported here, before a
+    # proposal seeds that state (callers get the engine first), the first proposal of a
+    # process is the same as the same proposal asked for again; and the caller's state is
+    # left as it was.
+    with seeds.preserved_global_state():
+        import sweeps
+        import sweeps.bayes_search  # noqa: F401
 
     return sweeps
 
@@ -126,8 +133,9 @@ def grid_design(experiment: Experiment) -> list[Configuration]:
 
 def random_proposal(experiment: Experiment, index: int) -> dict[str, Any]:
     """Proposal ``index`` of a random sweep: a pure function of (experiment seed, index)."""
+    engine = _engine()
     with seeds.seeded_global_state(seeds.proposal_seed(experiment.seed, index)):
-        run = _engine().next_run(experiment.engine_config(), [])
+        run = engine.next_run(experiment.engine_config(), [])
     return _from_engine(run, experiment)
 
 
@@ -157,9 +165,10 @@ def bayes_batch(experiment: Experiment, start: int, history: list[Outcome]) -> l
     runs = [_to_engine(o, name) for o in history]
     size = min(experiment.batch_size, (experiment.sweep.run_cap or 0) - start)
     proposals = []
+    engine = _engine()
     for offset in range(size):
         with seeds.seeded_global_state(seeds.proposal_seed(experiment.seed, start + offset)):
-            run = _engine().next_run(config, runs)
+            run = engine.next_run(config, runs)
         params = _from_engine(run, experiment)
         proposals.append(params)
         runs.append(_to_engine(Outcome(params, "pending"), name))
