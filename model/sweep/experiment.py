@@ -269,11 +269,17 @@ class Experiment(_Strict):
 
     _source: Path | None = PrivateAttr(default=None)
     _origin: str = PrivateAttr(default="<experiment>")
+    _outputs_checked: bool = PrivateAttr(default=False)
 
     @property
     def origin(self) -> str:
         """How error messages name this experiment: its file, or the name it was given."""
         return self._origin
+
+    @property
+    def outputs_checked(self) -> bool:
+        """Whether the kept metrics were found among the model's outputs (``check_outputs``)."""
+        return self._outputs_checked
 
     @property
     def source(self) -> Path | None:
@@ -470,6 +476,8 @@ def _check(exp: Experiment, source: str, check_scenario: bool) -> None:
     if check_scenario:  # before the analyses: a misspelt key is the root cause to report
         _check_against_scenario(exp, source)
     _check_metrics(exp, source)
+    if check_scenario:
+        check_outputs(exp)
     _check_analyses(exp, source)
 
 
@@ -582,6 +590,37 @@ def _check_metrics(exp: Experiment, source: str) -> None:
         if name in exp.sweep.parameters or name in _RESERVED_COLUMNS:
             raise _error(source, f"metrics.summary.{i}", f"{name!r} clashes with a column of "
                          "the run table (a parameter or a bookkeeping column)")
+
+
+def check_outputs(exp: Experiment) -> None:
+    """Check that the model outputs every kept metric and daily column, before anything runs.
+
+    The names come from a one-day run of the base scenario with the fixed overrides
+    (``runs.model_outputs``); otherwise a misspelt name surfaced only after the first run, in a
+    store then tied to the misspelt definition. For experiments run by the model (the default
+    run function): ``load_experiment`` calls it, and ``run_experiment`` if the experiment was
+    built without scenario checks.
+    """
+    from model.sweep.runs import model_outputs
+
+    source = exp.origin
+    try:
+        summary, columns = model_outputs(exp.scenario_path, exp.overrides)
+    except ScenarioError as err:
+        raise _error(source, "scenario", str(err)) from None
+    kept = [(f"metrics.summary.{i}", name) for i, name in enumerate(exp.metrics.summary)]
+    targets = exp.calibration.targets if exp.calibration else []
+    kept += [(f"calibration.targets.{i}.metric", t.metric) for i, t in enumerate(targets)]
+    for field, name in kept:
+        if name not in summary:
+            raise _error(source, field, f"{name!r} is not in the model's summary; allowed: "
+                         f"{', '.join(summary)}")
+    series = exp.metrics.timeseries
+    for i, name in enumerate(series.columns if series and series.columns != "all" else []):
+        if name not in columns:
+            raise _error(source, f"metrics.timeseries.columns.{i}", f"{name!r} is not a daily "
+                         f"column of the model; allowed: {', '.join(columns)}")
+    exp._outputs_checked = True
 
 
 _RESERVED_COLUMNS = ("run_id", "config_id", "replication", "seed", "status", "error",
