@@ -308,3 +308,22 @@ def test_morris_levels_at_zero_give_the_lowest_integer_and_the_first_value() -> 
     assert (at_zero["value:staffing.recruitment_lag_days"] == 30).all()
     assert (design[design["regime.name"] == 0.0]["value:regime.name"] == "veto").all()
     assert_in_bounds(design.filter(like="value:").rename(columns=lambda c: c[6:]))
+
+
+def test_an_experiment_without_a_metrics_block_keeps_every_number_the_model_outputs() -> None:
+    # The default was a fixed list of 41 names that dropped e.g. cadre_hours_entropy and the
+    # spending and handling-hours tables, while the docs promised every summary statistic;
+    # the list is in the store's fingerprint, so adding one later meant redoing every run.
+    from model.sweep.experiment import DEFAULT_SUMMARY_METRICS
+    from model.sweep.runs import model_outputs
+
+    summary, _columns = model_outputs(DEMO, {})
+    assert list(DEFAULT_SUMMARY_METRICS) == [n for n in summary if n not in ("seed", "years")]
+    exp = experiment_from_dict({
+        "name": "defaults", "scenario": str(DEMO), "seed": 1, "replications": 1,
+        "sweep": {"method": "grid", "parameters": {"regime.name": {"values": ["veto"]}}},
+    }, source="defaults.yaml")
+    for name in ("cadre_hours_entropy", "escalated_by_residents", "township_share",
+                 "mediation_attempt_success", "spending_by_purpose.interception",
+                 "handling_hours_by_level.township", "cadre_hours_share.handling"):
+        assert name in exp.summary_metrics

@@ -18,7 +18,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from model.scenario import ScenarioError, load_scenario, read_yaml
+from model.fiscal import COUNTY_PURPOSES, SPENDING_PURPOSES
+from model.incidents import STATES as INCIDENT_STATES
+from model.scenario import LEVELS, PLATFORMS, TASKS, ScenarioError, load_scenario, read_yaml
 
 SWEEP_METHODS = ("grid", "random", "bayes")
 """Search methods of the W&B sweep engine (``sweeps`` package)."""
@@ -34,6 +36,8 @@ DEFAULT_SUMMARY_METRICS = (
     "incidents_resolved",
     "resolution_rate",
     "mean_days_to_resolve",
+    *(f"mean_days_to_resolve_by_level.{level}" for level in LEVELS),
+    "mean_days_on_books_when_late",
     "backlog_end",
     "hidden_end",
     "disposal_rate",
@@ -55,25 +59,41 @@ DEFAULT_SUMMARY_METRICS = (
     "concealment_detected",
     "deferred_promises",
     "promises_broken",
+    "escalated_by_residents",
     "spending_total",
+    *(f"spending_by_purpose.{purpose}" for purpose in SPENDING_PURPOSES),
+    *(f"spending_by_purpose.county_{purpose}" for purpose in COUNTY_PURPOSES),
     "debt_end",
+    *(f"cadre_hours_share.{task}" for task in TASKS),
+    "cadre_hours_entropy",
     "staff_on_post_mean",
     "cadre_turnover",
     "trust_mean_end",
     "grievance_mean_end",
     "hidden_grievance",
     "local_settlement_share",
+    "township_share",
     "mediation_success",
+    "mediation_attempt_success",
+    "neighbour_point_success",
+    "cadre_hours_by_unit.village",
+    "cadre_hours_by_unit.township",
+    *(f"handling_hours_by_level.{level}" for level in LEVELS),
+    *(f"cadre_handling_hours_by_duty.{platform}" for platform in PLATFORMS),
+    "discovered_by_grid",
+    "discovered_by_associations",
+    "reported_by_residents",
     "evaluations_failed",
-    "cadre_hours_share.handling",
-    "cadre_hours_share.patrol",
-    "cadre_hours_share.paperwork",
-    "cadre_hours_share.escort",
-    "cadre_hours_share.stability",
-    "cadre_hours_share.reporting",
-    "cadre_hours_share.promising",
+    "projects",
+    "residents",
+    "villages",
+    "days",
+    *(f"states.{state}" for state in INCIDENT_STATES),
 )
-"""Summary statistics kept when an experiment does not list its own (the runner's contract)."""
+"""Summary statistics kept when an experiment does not list its own: every number in a run's
+``summary.json``, nested tables flattened to dotted names, in its order, except ``seed`` (a
+column of the run table already) and ``years`` (fixed by the experiment). Part of the store's
+fingerprint, so a statistic added to the model is added here by hand (a test compares the two)."""
 
 MAX_CONFIGURATIONS = 100_000
 """Refuse designs larger than this: a typo in a grid should not schedule a million runs."""
