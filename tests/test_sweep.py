@@ -209,6 +209,17 @@ def test_interrupted_sweep_resumes_to_the_store_of_an_uninterrupted_run(
         {"kind": "paired", "arm": "regime.name", "baseline": "consultative"}]},
      "analyses.0.baseline"),
     ("missing scenario file", {"scenario": "no/such/scenario.yaml"}, "scenario"),
+    # 400 × 400 points: refused from the value counts, not by a traceback from the design
+    # after every one of the 800 values has been checked against the scenario.
+    ("grid over the size limit", {"sweep": {"method": "grid", "parameters": {
+        "staffing.fill_rate": {"values": [round(0.3 + i * 0.0015, 4) for i in range(400)]},
+        "residents.trust_mean": {"values": [round(0.3 + i * 0.0015, 4) for i in range(400)]},
+    }}}, "sweep.parameters"),
+    # A misspelt output name is refused on load, not after the first run (with a store left).
+    ("misspelt summary metric", {"metrics": {"summary": ["petitions_ture"]}},
+     "metrics.summary.0"),
+    ("misspelt daily column", {"metrics": {"summary": ["petitions_true"], "timeseries": {
+        "columns": ["backlog", "trust_men"]}}}, "metrics.timeseries.columns.1"),
 ])
 def test_bad_experiment_file_exits_2_naming_file_field_and_what_is_allowed(
         case: str, edit: dict, field: str, tmp_path: Path,

@@ -246,3 +246,84 @@ def test_a_store_refuses_a_changed_experiment(tmp_path: Path) -> None:
     with pytest.raises(ExperimentError, match="different definition"):
         run_experiment(experiment("random", seed=2), tmp_path, workers=0,
                        run_fn=quadratic_score, progress=False)
+
+
+def test_a_store_refuses_an_experiment_whose_scenario_extends_a_changed_file(
+        tmp_path: Path) -> None:
+    # A run reads every file of the extends chain; hashing only the named file let runs of two
+    # different parent scenarios end up in one store without a word.
+    parent = tmp_path / "parent.yaml"
+    parent.write_text(DEMO.read_text())
+    (tmp_path / "child.yaml").write_text("extends: parent.yaml\n")
+    data = {"name": "extends", "scenario": "child.yaml", "seed": 1, "replications": 1,
+            "sweep": {"method": "grid", "parameters": {"regime.name": {"values": ["veto"]}}},
+            "metrics": {"summary": ["score"]}}
+
+    def exp():
+        return experiment_from_dict(data, source="extends.yaml", base_dir=tmp_path,
+                                    check_scenario=False)
+
+    before = exp().fingerprint()
+    parent.write_text(DEMO.read_text() + "staffing:\n  fill_rate: 0.5\n")
+    assert exp().fingerprint() != before
+
+
+def test_a_scenario_that_extends_nothing_keeps_the_fingerprint_it_had() -> None:
+    # The fingerprint of the file's bytes alone, as stores written before the extends chain
+    # counted record it: they must not be refused after the upgrade.
+    import hashlib
+    import json
+
+    exp = experiment("random", seed=1)
+    data = exp.model_dump(mode="json", exclude={"replications", "analyses", "labels",
+                                                "description", "name"})
+    data["sweep"].pop("run_cap", None)
+    data["scenario"] = hashlib.sha256(DEMO.read_bytes()).hexdigest()
+    text = json.dumps(data, sort_keys=True, default=str)
+    assert exp.fingerprint() == hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def test_an_int_uniform_range_is_checked_at_its_ends_not_one_below() -> None:
+    # The discrete quantile function at 0 is min - 1: township_quota from 1 was refused as 0.
+    for method in ("random", "grid"):
+        data = {"name": "quota", "scenario": str(DEMO), "seed": 1, "replications": 1,
+                "sweep": {"method": method, "run_cap": 3, "parameters": {
+                    "staffing.township_quota": {"distribution": "int_uniform", "min": 1,
+                                                "max": 10}}},
+                "metrics": {"summary": ["backlog_end"]}}
+        experiment_from_dict(data, source="quota.yaml")
+    data["sweep"]["parameters"]["staffing.township_quota"]["min"] = 0
+    with pytest.raises(ExperimentError, match="value 0 is rejected by the scenario"):
+        experiment_from_dict(data, source="quota.yaml")
+
+
+def test_morris_levels_at_zero_give_the_lowest_integer_and_the_first_value() -> None:
+    # Morris levels include 0 exactly, where scipy's discrete quantile is one step below the
+    # support: an int_uniform parameter got min - 1 and a values list its last value.
+    exp = experiment("random", sampler={"kind": "morris", "samples": 6, "levels": 4})
+    design = pd.DataFrame([c.unit | {"value:" + k: v for k, v in c.params.items()}
+                           for c in static_design(exp)])
+    at_zero = design[design["staffing.recruitment_lag_days"] == 0.0]
+    assert len(at_zero), "the design has points at level 0"
+    assert (at_zero["value:staffing.recruitment_lag_days"] == 30).all()
+    assert (design[design["regime.name"] == 0.0]["value:regime.name"] == "veto").all()
+    assert_in_bounds(design.filter(like="value:").rename(columns=lambda c: c[6:]))
+
+
+def test_an_experiment_without_a_metrics_block_keeps_every_number_the_model_outputs() -> None:
+    # The default was a fixed list of 41 names that dropped e.g. cadre_hours_entropy and the
+    # spending and handling-hours tables, while the docs promised every summary statistic;
+    # the list is in the store's fingerprint, so adding one later meant redoing every run.
+    from model.sweep.experiment import DEFAULT_SUMMARY_METRICS
+    from model.sweep.runs import model_outputs
+
+    summary, _columns = model_outputs(DEMO, {})
+    assert list(DEFAULT_SUMMARY_METRICS) == [n for n in summary if n not in ("seed", "years")]
+    exp = experiment_from_dict({
+        "name": "defaults", "scenario": str(DEMO), "seed": 1, "replications": 1,
+        "sweep": {"method": "grid", "parameters": {"regime.name": {"values": ["veto"]}}},
+    }, source="defaults.yaml")
+    for name in ("cadre_hours_entropy", "escalated_by_residents", "township_share",
+                 "mediation_attempt_success", "spending_by_purpose.interception",
+                 "handling_hours_by_level.township", "cadre_hours_share.handling"):
+        assert name in exp.summary_metrics

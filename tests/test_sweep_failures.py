@@ -163,19 +163,37 @@ def test_a_model_file_that_fails_to_import_does_not_kill_the_fork_server(
     preload._import_worker_modules()  # the runs will import it themselves and say why
 
 
-def test_a_metric_the_model_does_not_output_stops_the_sweep_naming_what_exists(
+def test_a_metric_the_model_does_not_output_is_refused_before_anything_is_written(
         tmp_path: Path) -> None:
+    # It used to surface after the first run, leaving a store tied to the misspelt name that
+    # then refused the corrected file as "a different definition".
     from model.sweep import ExperimentError
 
     data = {**grid(replications=1), "years": 0.05,
             "metrics": {"summary": ["backlog_end", "no_such_metric"]}}
     with pytest.raises(ExperimentError) as caught:
-        run_experiment(experiment_from_dict(data, source="typo.yaml"), tmp_path, workers=0,
-                       progress=False)
+        experiment_from_dict(data, source="typo.yaml")
     message = str(caught.value)
+    assert "typo.yaml: field 'metrics.summary.1': 'no_such_metric' is not in the model's " \
+           "summary; allowed: " in message
+    assert "hidden_grievance" in message and "cadre_hours_share.handling" in message
+    unchecked = experiment_from_dict(data, source="typo.yaml", check_scenario=False)
+    with pytest.raises(ExperimentError, match="field 'metrics.summary.1'"):
+        run_experiment(unchecked, tmp_path / "store", workers=0, progress=False)
+    assert not (tmp_path / "store").exists(), "no store for a mistaken file"
+
+
+def test_a_metric_a_run_function_does_not_output_stops_the_sweep_naming_what_exists(
+        tmp_path: Path) -> None:
+    # A replaced run function's outputs are known only once it has run: checked then.
+    from model.sweep import ExperimentError
+
+    data = {**grid(replications=1), "metrics": {"summary": ["backlog_end", "no_such_metric"]}}
+    exp = experiment_from_dict(data, source="typo.yaml", check_scenario=False)
+    with pytest.raises(ExperimentError) as caught:
+        run_experiment(exp, tmp_path, workers=0, run_fn=fake_model, progress=False)
     assert "typo.yaml: field 'metrics': metric 'no_such_metric' is not in the model's " \
-           "summary; available: " in message
-    assert "hidden_grievance" in message  # the list of what the model does output
+           "summary; available: backlog_end, petitions_true" in str(caught.value)
     assert not list((tmp_path / "runs").glob("*.parquet"))
     assert not list((tmp_path / "manifest").glob("*.json")), "a mistake, not a failed run"
 

@@ -33,7 +33,14 @@ def _engine() -> ModuleType:
     """The W&B sweeps engine, imported when a design is first made rather than with this
     module: it takes ~2 s (jsonschema), and every local worker process re-imports the script
     that started the sweep, and with it ``run_experiment`` and this module."""
-    import sweeps
+    # The engine imports its search modules at its first proposal, and importing the bayes
+    # one (scikit-learn) draws from Python's global random state. Imported here, before a
+    # proposal seeds that state (callers get the engine first), the first proposal of a
+    # process is the same as the same proposal asked for again; and the caller's state is
+    # left as it was.
+    with seeds.preserved_global_state():
+        import sweeps
+        import sweeps.bayes_search  # noqa: F401
 
     return sweeps
 
@@ -56,6 +63,39 @@ def plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+_SMALLEST_UNIT = float(np.nextafter(0.0, 1.0))
+
+
+def unit_value(parameter: HyperParameter, u: float) -> Any:
+    """The parameter's value at unit-cube coordinate ``u`` (its quantile function).
+
+    scipy's discrete quantile function puts 0 one step below the support
+    (``randint.ppf(0, a, b) == a - 1``): at 0 an int_uniform parameter would get ``min - 1``
+    and a ``values`` list its last value. Morris levels include 0 exactly, so for these two
+    kinds 0 is moved to the smallest positive coordinate, which gives ``min`` and the first
+    value; every other coordinate, and every other kind, maps as before.
+    """
+    from sweeps.params import HyperParameter
+
+    if u == 0.0 and parameter.type in (HyperParameter.INT_UNIFORM, HyperParameter.CATEGORICAL):
+        u = _SMALLEST_UNIT
+    return plain(parameter.ppf(u))
+
+
+def grid_values(parameter: HyperParameter) -> list[Any]:
+    """The values a grid enumerates for one parameter, as the engine's grid search does."""
+    from sweeps.params import HyperParameter
+
+    config = parameter.config
+    if parameter.type == HyperParameter.CONSTANT:
+        return [config["value"]]
+    if parameter.type == HyperParameter.INT_UNIFORM:
+        return list(range(config["min"], config["max"] + 1))
+    if parameter.type == HyperParameter.Q_UNIFORM:
+        return plain(np.arange(config["min"], config["max"], config["q"]))
+    return list(config["values"])
 
 
 def _from_engine(run: sweeps.SweepRun, experiment: Experiment) -> dict[str, Any]:
@@ -93,8 +133,9 @@ def grid_design(experiment: Experiment) -> list[Configuration]:
 
 def random_proposal(experiment: Experiment, index: int) -> dict[str, Any]:
     """Proposal ``index`` of a random sweep: a pure function of (experiment seed, index)."""
+    engine = _engine()
     with seeds.seeded_global_state(seeds.proposal_seed(experiment.seed, index)):
-        run = _engine().next_run(experiment.engine_config(), [])
+        run = engine.next_run(experiment.engine_config(), [])
     return _from_engine(run, experiment)
 
 
@@ -124,9 +165,10 @@ def bayes_batch(experiment: Experiment, start: int, history: list[Outcome]) -> l
     runs = [_to_engine(o, name) for o in history]
     size = min(experiment.batch_size, (experiment.sweep.run_cap or 0) - start)
     proposals = []
+    engine = _engine()
     for offset in range(size):
         with seeds.seeded_global_state(seeds.proposal_seed(experiment.seed, start + offset)):
-            run = _engine().next_run(config, runs)
+            run = engine.next_run(config, runs)
         params = _from_engine(run, experiment)
         proposals.append(params)
         runs.append(_to_engine(Outcome(params, "pending"), name))
@@ -195,7 +237,7 @@ def sampler_design(experiment: Experiment) -> list[Configuration]:
     configurations = []
     params = []
     for row in points:
-        values = {p.name: plain(p.ppf(float(u))) for p, u in zip(varied, row, strict=True)}
+        values = {p.name: unit_value(p, float(u)) for p, u in zip(varied, row, strict=True)}
         values.update({p.name: plain(p.config["value"]) for p in constant})
         params.append(coerce(experiment, dict(sorted(values.items()))))
     for i, (p, row) in enumerate(zip(params, points, strict=True)):

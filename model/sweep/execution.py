@@ -25,6 +25,7 @@ from model.sweep.experiment import (
     CALIBRATION_METRIC,
     Experiment,
     ExperimentError,
+    check_outputs,
     load_experiment,
 )
 from model.sweep.runs import RunFunction, RunReport, RunSpec, run_model
@@ -230,6 +231,8 @@ def run_experiment(
     """
     if not isinstance(experiment, Experiment):
         experiment = load_experiment(experiment)
+    if run_fn is None and not experiment.outputs_checked:  # before the store is created
+        check_outputs(experiment)
     out = Path(out_dir) if out_dir is not None else DEFAULT_OUT_ROOT / experiment.name
     store = RunStore.create(out, experiment)
     total = _planned_runs(experiment)

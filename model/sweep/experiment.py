@@ -18,7 +18,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from model.scenario import ScenarioError, load_scenario, read_yaml
+from model.fiscal import COUNTY_PURPOSES, SPENDING_PURPOSES
+from model.incidents import STATES as INCIDENT_STATES
+from model.scenario import LEVELS, PLATFORMS, TASKS, ScenarioError, load_scenario, read_yaml
 
 SWEEP_METHODS = ("grid", "random", "bayes")
 """Search methods of the W&B sweep engine (``sweeps`` package)."""
@@ -34,6 +36,8 @@ DEFAULT_SUMMARY_METRICS = (
     "incidents_resolved",
     "resolution_rate",
     "mean_days_to_resolve",
+    *(f"mean_days_to_resolve_by_level.{level}" for level in LEVELS),
+    "mean_days_on_books_when_late",
     "backlog_end",
     "hidden_end",
     "disposal_rate",
@@ -55,25 +59,41 @@ DEFAULT_SUMMARY_METRICS = (
     "concealment_detected",
     "deferred_promises",
     "promises_broken",
+    "escalated_by_residents",
     "spending_total",
+    *(f"spending_by_purpose.{purpose}" for purpose in SPENDING_PURPOSES),
+    *(f"spending_by_purpose.county_{purpose}" for purpose in COUNTY_PURPOSES),
     "debt_end",
+    *(f"cadre_hours_share.{task}" for task in TASKS),
+    "cadre_hours_entropy",
     "staff_on_post_mean",
     "cadre_turnover",
     "trust_mean_end",
     "grievance_mean_end",
     "hidden_grievance",
     "local_settlement_share",
+    "township_share",
     "mediation_success",
+    "mediation_attempt_success",
+    "neighbour_point_success",
+    "cadre_hours_by_unit.village",
+    "cadre_hours_by_unit.township",
+    *(f"handling_hours_by_level.{level}" for level in LEVELS),
+    *(f"cadre_handling_hours_by_duty.{platform}" for platform in PLATFORMS),
+    "discovered_by_grid",
+    "discovered_by_associations",
+    "reported_by_residents",
     "evaluations_failed",
-    "cadre_hours_share.handling",
-    "cadre_hours_share.patrol",
-    "cadre_hours_share.paperwork",
-    "cadre_hours_share.escort",
-    "cadre_hours_share.stability",
-    "cadre_hours_share.reporting",
-    "cadre_hours_share.promising",
+    "projects",
+    "residents",
+    "villages",
+    "days",
+    *(f"states.{state}" for state in INCIDENT_STATES),
 )
-"""Summary statistics kept when an experiment does not list its own (the runner's contract)."""
+"""Summary statistics kept when an experiment does not list its own: every number in a run's
+``summary.json``, nested tables flattened to dotted names, in its order, except ``seed`` (a
+column of the run table already) and ``years`` (fixed by the experiment). Part of the store's
+fingerprint, so a statistic added to the model is added here by hand (a test compares the two)."""
 
 MAX_CONFIGURATIONS = 100_000
 """Refuse designs larger than this: a typo in a grid should not schedule a million runs."""
@@ -269,11 +289,17 @@ class Experiment(_Strict):
 
     _source: Path | None = PrivateAttr(default=None)
     _origin: str = PrivateAttr(default="<experiment>")
+    _outputs_checked: bool = PrivateAttr(default=False)
 
     @property
     def origin(self) -> str:
         """How error messages name this experiment: its file, or the name it was given."""
         return self._origin
+
+    @property
+    def outputs_checked(self) -> bool:
+        """Whether the kept metrics were found among the model's outputs (``check_outputs``)."""
+        return self._outputs_checked
 
     @property
     def source(self) -> Path | None:
@@ -333,15 +359,44 @@ class Experiment(_Strict):
     def fingerprint(self) -> str:
         """Hash of what determines each run's result; stores refuse a changed one.
 
+        The scenario counts by the contents of its file and of every file it extends.
         Excluded: replications and run_cap (a store can be extended with more), the
         analyses, labels and description (they do not change any run).
         """
         data = self.model_dump(mode="json", exclude={"replications", "analyses", "labels",
                                                      "description", "name"})
         data["sweep"].pop("run_cap", None)
-        data["scenario"] = hashlib.sha256(self.scenario_path.read_bytes()).hexdigest()
+        scenario, *parents = [_file_hash(path) for path in _scenario_files(self.scenario_path)]
+        data["scenario"] = scenario
+        if parents:  # only then: stores of scenarios that extend nothing keep their fingerprint
+            data["scenario_extends"] = parents
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _scenario_files(path: Path) -> list[Path]:
+    """The scenario file and the files its ``extends:`` chain names, child first.
+
+    A run reads all of them (``model.scenario.resolve_extends``), so an edit to any one of
+    them changes the runs of an experiment on this scenario.
+    """
+    files = [path]
+    while True:
+        try:
+            data = read_yaml(files[-1])
+        except ScenarioError:
+            return files  # loading the scenario reports it; nothing more to hash
+        parent = data.get("extends") if isinstance(data, dict) else None
+        if not isinstance(parent, str):
+            return files
+        parent_path = (files[-1].parent / parent).resolve()
+        if parent_path in files or not parent_path.is_file():  # loading the scenario reports it
+            return files
+        files.append(parent_path)
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _is_constant(spec: dict[str, Any]) -> bool:
@@ -441,6 +496,8 @@ def _check(exp: Experiment, source: str, check_scenario: bool) -> None:
     if check_scenario:  # before the analyses: a misspelt key is the root cause to report
         _check_against_scenario(exp, source)
     _check_metrics(exp, source)
+    if check_scenario:
+        check_outputs(exp)
     _check_analyses(exp, source)
 
 
@@ -485,6 +542,8 @@ def _check_sweep(exp: Experiment, source: str) -> None:
             if len(kinds) > 1:
                 raise _error(source, field, f"values mix types ({', '.join(sorted(kinds))}); "
                              "allowed: all numbers, all strings or all booleans")
+    if method == "grid" and exp.sweep.run_cap is None:
+        _check_grid_size(exp, source)
     if method == "bayes":
         if exp.objective is None:
             raise _error(source, "sweep.metric", "bayes needs a metric to optimise; allowed: "
@@ -517,6 +576,23 @@ def _check_sweep(exp: Experiment, source: str) -> None:
                              "of 2; allowed: 2, 4, 8, 16, 32, 64, ...")
 
 
+def _check_grid_size(exp: Experiment, source: str) -> None:
+    """Refuse a grid larger than MAX_CONFIGURATIONS from its parameters' value counts, before
+    any of its values is checked against the scenario (which takes a while for a big grid)."""
+    from sweeps.params import HyperParameter
+
+    from model.sweep.design import grid_values
+
+    counts = {name: len(grid_values(HyperParameter(name, spec)))
+              for name, spec in exp.sweep.parameters.items()}
+    size = math.prod(counts.values())
+    if size > MAX_CONFIGURATIONS:
+        factors = " × ".join(f"{name}: {n} values" for name, n in counts.items() if n > 1)
+        raise _error(source, "sweep.parameters", f"the grid has {size:,} points ({factors}); "
+                     f"allowed: at most {MAX_CONFIGURATIONS:,}, or `sweep.run_cap` to run the "
+                     "first ones")
+
+
 def _value_kind(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
@@ -534,6 +610,37 @@ def _check_metrics(exp: Experiment, source: str) -> None:
         if name in exp.sweep.parameters or name in _RESERVED_COLUMNS:
             raise _error(source, f"metrics.summary.{i}", f"{name!r} clashes with a column of "
                          "the run table (a parameter or a bookkeeping column)")
+
+
+def check_outputs(exp: Experiment) -> None:
+    """Check that the model outputs every kept metric and daily column, before anything runs.
+
+    The names come from a one-day run of the base scenario with the fixed overrides
+    (``runs.model_outputs``); otherwise a misspelt name surfaced only after the first run, in a
+    store then tied to the misspelt definition. For experiments run by the model (the default
+    run function): ``load_experiment`` calls it, and ``run_experiment`` if the experiment was
+    built without scenario checks.
+    """
+    from model.sweep.runs import model_outputs
+
+    source = exp.origin
+    try:
+        summary, columns = model_outputs(exp.scenario_path, exp.overrides)
+    except ScenarioError as err:
+        raise _error(source, "scenario", str(err)) from None
+    kept = [(f"metrics.summary.{i}", name) for i, name in enumerate(exp.metrics.summary)]
+    targets = exp.calibration.targets if exp.calibration else []
+    kept += [(f"calibration.targets.{i}.metric", t.metric) for i, t in enumerate(targets)]
+    for field, name in kept:
+        if name not in summary:
+            raise _error(source, field, f"{name!r} is not in the model's summary; allowed: "
+                         f"{', '.join(summary)}")
+    series = exp.metrics.timeseries
+    for i, name in enumerate(series.columns if series and series.columns != "all" else []):
+        if name not in columns:
+            raise _error(source, f"metrics.timeseries.columns.{i}", f"{name!r} is not a daily "
+                         f"column of the model; allowed: {', '.join(columns)}")
+    exp._outputs_checked = True
 
 
 _RESERVED_COLUMNS = ("run_id", "config_id", "replication", "seed", "status", "error",
@@ -613,19 +720,23 @@ def _check_analyses(exp: Experiment, source: str) -> None:
                              "`calibration:` block with targets")
 
 
-def _probe_values(spec: dict[str, Any]) -> list[Any]:
-    """Values of a parameter worth validating against the scenario: all values or the range."""
+def _probe_values(spec: dict[str, Any], method: str) -> list[Any]:
+    """Values of a parameter worth validating against the scenario: every listed value, or
+    the ends and middle of what the design can propose (a grid's enumeration, or the
+    distribution's support)."""
     from sweeps.params import HyperParameter
 
+    from model.sweep.design import grid_values, unit_value
+
     parameter = HyperParameter("probe", spec)
-    if parameter.type == HyperParameter.CATEGORICAL:
+    if "values" in spec:
         return list(spec["values"])
-    if parameter.type == HyperParameter.CONSTANT:
-        return [spec["value"]]
+    if method == "grid" or parameter.type == HyperParameter.CONSTANT:
+        values = grid_values(parameter)
+        return [values[i] for i in sorted({0, len(values) // 2, len(values) - 1}) if values]
     probes = []
     for q in (0.0, 0.5, 1.0):
-        value = parameter.ppf(q)
-        value = value.item() if hasattr(value, "item") else value
+        value = unit_value(parameter, q)
         if isinstance(value, float) and not math.isfinite(value):
             continue
         probes.append(value)
@@ -641,7 +752,7 @@ def _check_against_scenario(exp: Experiment, source: str) -> None:
     except ScenarioError as err:
         raise _error(source, "overrides", str(err)) from None
     for name in exp.parameter_names:
-        for value in _probe_values(exp.sweep.parameters[name]):
+        for value in _probe_values(exp.sweep.parameters[name], exp.sweep.method):
             try:
                 load_scenario(path, {**exp.overrides, name: value})
             except ScenarioError as err:

@@ -17,6 +17,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -103,6 +104,23 @@ def run_model(spec: RunSpec) -> Any:
 
     scenario = load_scenario(spec.scenario, spec.overrides)
     return run_scenario(scenario, seed=spec.seed, years=spec.years)
+
+
+OUTPUT_PROBE_DAYS = 1
+"""Days simulated to learn the names of the model's outputs: the summary has no declared list
+(``Collector.summary`` builds it), and one day of a county takes well under a second."""
+
+
+def model_outputs(scenario: str | Path, overrides: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """The summary metrics (dotted, numeric) and daily columns the default run function can
+    keep, from a one-day run of the scenario with these overrides."""
+    from model.runner import run_scenario
+    from model.scenario import load_scenario
+
+    result = run_scenario(load_scenario(scenario, dict(overrides)), years=OUTPUT_PROBE_DAYS / 365)
+    summary = [name for name, value in flatten(result.summary).items() if not isinstance(value, str)]
+    columns = [c for c in result.timeseries.columns if c != "day"]
+    return summary, columns
 
 
 def flatten(summary: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

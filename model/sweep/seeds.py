@@ -55,6 +55,18 @@ def design_seed(experiment_seed: int) -> int:
 
 
 @contextmanager
+def preserved_global_state() -> Iterator[None]:
+    """Restore numpy's and Python's global random state afterwards, whatever drew from it."""
+    numpy_state = np.random.get_state()
+    python_state = random.getstate()
+    try:
+        yield
+    finally:
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
+
+
+@contextmanager
 def seeded_global_state(seed: int) -> Iterator[None]:
     """Seed numpy's and Python's global random state, and restore both afterwards.
 
@@ -62,12 +74,7 @@ def seeded_global_state(seed: int) -> Iterator[None]:
     search from Python's ``random`` (``HyperParameter.sample``). Seeding both before each
     proposal makes a sweep reproducible; restoring them keeps the caller's streams intact.
     """
-    numpy_state = np.random.get_state()
-    python_state = random.getstate()
-    np.random.seed(seed)
-    random.seed(seed)
-    try:
+    with preserved_global_state():
+        np.random.seed(seed)
+        random.seed(seed)
         yield
-    finally:
-        np.random.set_state(numpy_state)
-        random.setstate(python_state)
