@@ -254,7 +254,10 @@ def test_report_writes_tables_and_png_and_svg_figures(reference: Path, tmp_path:
     assert len(paired) == 2 * 7 and (paired["n_pairs"] == 3).all()
     for suffix in (".png", ".svg"):
         assert (tmp_path / f"01-paired{suffix}").stat().st_size > 1000
-    assert "01-paired.png" in (tmp_path / "README.md").read_text()
+    readme = (tmp_path / "README.md").read_text()
+    assert "01-paired.png" in readme
+    # The caption names the arms compared, not the parameter that holds them.
+    assert "(One-vote veto vs Comprehensive assessment)" in readme, readme
 
 
 def test_shipped_experiment_files_are_valid() -> None:

@@ -103,7 +103,10 @@ def _paired(results: Results, a: PairedAnalysis, writer: _Writer, stem: str) -> 
     table = paired_differences(runs, a.arm, a.baseline, metrics, by=by, confidence=a.confidence)
     if table.empty:
         raise AnalysisError("no pairs: no replication finished in both arms")
-    writer.table(table, stem, f"paired differences ({label(a.arm, exp.labels)} vs "
+    # Name the arms compared, not the parameter: "One-vote veto vs Comprehensive assessment".
+    others = [v for v in exp.sweep.parameters[a.arm].get("values", []) if v != a.baseline]
+    arms = ", ".join(value_label(a.arm, v, exp.labels) for v in others) or label(a.arm, exp.labels)
+    writer.table(table, stem, f"paired differences ({arms} vs "
                  f"{value_label(a.arm, a.baseline, exp.labels)}): mean difference, "
                  f"{a.confidence:.0%} interval, effect size d_z, p-value, and the half-width "
                  "an unpaired comparison would have had")
