@@ -237,6 +237,18 @@ def test_bad_experiment_file_exits_2_naming_file_field_and_what_is_allowed(
     assert not (tmp_path / "out").exists(), "nothing runs for a bad file"
 
 
+def test_sweep_refuses_an_out_under_a_file_before_any_run(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped --out was a traceback; it is one line, and no run starts."""
+    path = write_experiment(tmp_path, SMALL_GRID)
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert sweep_main(["sweep", str(path), "--out", str(afile / "out"), "--no-progress"]) == 2
+    message = capsys.readouterr().err.strip()
+    assert message.count("\n") == 0 and f"--out {afile / 'out'}" in message and "allowed:" in message
+    assert afile.read_text() == ""
+
+
 def test_command_line_exit_code_is_2_for_a_bad_experiment(tmp_path: Path) -> None:
     path = write_experiment(tmp_path, {**SMALL_GRID, "replications": 0}, name="bad.yaml")
     done = subprocess.run(_cli("sweep", str(path)), cwd=ROOT, capture_output=True, text=True,

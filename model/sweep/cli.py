@@ -64,6 +64,7 @@ def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from model.cli import BadInput, usable_folder
     from model.scenario import ScenarioError
     from model.sweep.execution import run_experiment
     from model.sweep.experiment import load_experiment
@@ -74,7 +75,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return _fail("--scheduler: only with --backend dask")
     try:
         experiment = load_experiment(args.experiment)
+        usable_folder(Path(args.out) if args.out else Path("runs") / experiment.name)
     except ScenarioError as err:  # ExperimentError is a ScenarioError
+        return _fail(str(err))
+    except BadInput as err:
         return _fail(str(err))
     # Slurm and `kill` send SIGTERM: stop like Ctrl-C, keeping the runs in flight.
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
