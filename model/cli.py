@@ -185,16 +185,19 @@ def _interval(row: Any, seeds: int) -> str:
 
 def file_kind(data: object) -> str:
     """What a YAML file is, from its top-level keys: a validation fact names its ``claims``,
-    an experiment its ``sweep``; anything else is read as a scenario."""
+    an experiment its ``sweep``, a calibration to the essays its ``targets``; anything else is
+    read as a scenario."""
     if isinstance(data, dict) and "claims" in data:
         return "validation fact"
     if isinstance(data, dict) and "sweep" in data:
         return "experiment"
+    if isinstance(data, dict) and "targets" in data:
+        return "calibration"
     return "scenario"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Check a scenario, experiment or validation-fact file without running anything."""
+    """Check a scenario, experiment, validation-fact or calibration file without running anything."""
     kind = file_kind(read_yaml(args.scenario))
     if kind != "scenario" and args.set:
         raise BadInput(f"{args.scenario}: --set applies to scenario files; this is an {kind} file")
@@ -216,6 +219,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(
             f"{args.scenario}: valid validation fact {fact.id} '{fact.title}' ({len(fact.arms)} arms, "
             f"{len(fact.claims)} claims, {_count(fact.replications, 'replication')} of {_count(fact.years, 'year')})"
+        )
+    elif kind == "calibration":
+        from model.analysis.calibration_essays import load_config
+
+        cfg = load_config(args.scenario)  # every prior's ends in every setting, against the scenario
+        print(
+            f"{args.scenario}: valid calibration '{cfg['name']}' ({len(cfg['parameters'])} parameters, "
+            f"{len(cfg['targets'])} targets, {len(cfg['settings'])} settings); run it with run.py calibrate-essays"
         )
     else:
         scenario = load_scenario(args.scenario, _overrides(args.set))

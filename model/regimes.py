@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from model.scenario import INDICATORS
 
@@ -52,7 +52,8 @@ class Evaluation:
 
 
 class RegimeParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # inf and nan pass one-sided bounds and cannot be written back to scenario.json.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     audit_rate: float = Field(0.0, ge=0, le=1, description="Probability a unit's data are audited each year.")
     audit_penalty: float = Field(0.0, ge=0, le=100, description="Score lost per unit share of records found concealed.")
     petition_scale: float = Field(
@@ -150,6 +151,17 @@ class VetoParams(RegimeParams):
     @classmethod
     def _weights(cls, v: dict[str, float]) -> dict[str, float]:
         return _check_weights(v)
+
+    @model_validator(mode="after")
+    def _threshold_on_the_indicator_scale(self) -> VetoParams:
+        # A rate fails the veto below the threshold and is at most 1: with the default
+        # threshold (3, a petition count) every unit would fail whatever its cadres did.
+        if self.indicator in HIGHER_IS_BETTER and self.threshold > 1:
+            raise ValueError(
+                f"threshold {self.threshold:g} is above the largest value of {self.indicator!r} (a share, at "
+                f"most 1), so every unit would fail; allowed: 0 to 1 for a rate"
+            )
+        return self
 
 
 @register

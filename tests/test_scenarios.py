@@ -38,6 +38,11 @@ BAD = {
     "out_of_range.yaml": ("name: x\nstaffing:\n  fill_rate: 1.5\n", "staffing.fill_rate", "less than or equal to 1"),
     "unknown_regime.yaml": ("name: x\nregime:\n  name: vote\n", "regime", "allowed: comprehensive, consultative, veto"),
     "bad_regime_param.yaml": ("name: x\nregime:\n  name: veto\n  indicator: gdp\n", "regime", "allowed: disposal_rate"),
+    # A veto on a rate (at most 1) with the default count threshold (3) fails every unit.
+    "veto_rate_above_one.yaml": (
+        "name: x\nregime:\n  name: veto\n  indicator: closure_rate\n", "regime", "allowed: 0 to 1 for a rate"
+    ),
+    "infinite_regime_param.yaml": ("name: x\nregime:\n  name: veto\n  threshold: .inf\n", "regime.threshold", "not inf"),
     # A regime's parameters depend on its name, so the message lists the named regime's.
     "unknown_regime_param.yaml": (
         "name: x\nregime:\n  name: veto\n  threshhold: 3\n",
@@ -97,15 +102,19 @@ EXPERIMENTS = ROOT / "experiments"
 
 @pytest.mark.parametrize(
     "path",
-    [p.relative_to(ROOT) for p in sorted(EXPERIMENTS.glob("*.yaml")) + sorted(EXPERIMENTS.glob("validation/fact*.yaml"))],
+    [
+        p.relative_to(ROOT)
+        for p in sorted(EXPERIMENTS.glob("*.yaml")) + sorted(EXPERIMENTS.glob("validation/*.yaml"))
+    ],
     ids=str,
 )
-def test_validate_checks_every_shipped_experiment_and_fact(path, capsys):
+def test_validate_checks_every_shipped_experiment_fact_and_calibration(path, capsys):
+    # The calibration file used to be read as a scenario and refused ("field 'scenario'").
     from model.cli import main
 
     assert main(["validate", str(ROOT / path)]) == 0
     out = capsys.readouterr().out
-    assert "valid experiment" in out or "valid validation fact" in out, out
+    assert any(f"valid {kind}" in out for kind in ("experiment", "validation fact", "calibration")), out
 
 
 def _one_error_line(capsys) -> str:
