@@ -103,8 +103,10 @@ def test_dashboard_run_equals_a_plain_run_with_the_same_overrides():
         seed=3,
         years=60 / 365,
     )
-    assert model.collector.summary()["incidents_total"] == plain.summary["incidents_total"]
-    assert model.collector.summary()["petitions_true"] == plain.summary["petitions_true"]
+    # The whole summary: arrivals alone would match even if a lever never reached the model.
+    dashboard = {k: v for k, v in model.collector.summary().items() if k in plain.summary}
+    assert set(plain.summary) - set(dashboard) <= {"code_version", "scenario", "seed", "years"}
+    assert dashboard == {k: v for k, v in plain.summary.items() if k in dashboard}
 
 
 def test_play_stops_at_the_scenario_horizon():
@@ -127,10 +129,12 @@ def test_village_backlog_counts_the_open_known_cases(veto_model):
 def test_headline_shows_reported_petitions_no_higher_than_true(veto_model):
     rows = {r["measure"]: r for r in headline(veto_model)}
     pet = rows["Petitions 信访"]
-    assert int(pet["reported"].replace(",", "")) <= int(pet["true"].replace(",", ""))
+    true, reported = (int(pet[k].replace(",", "")) for k in ("true", "reported"))
+    assert true > 0, "the fixture's 120 days must have petitions, or the comparison is empty"
+    assert reported <= true
 
 
-def test_every_tile_draws_and_a_redraw_is_quick(veto_model):
+def test_every_tile_draws_and_redraws_after_a_step(veto_model):
     frame, rates = run_frame(veto_model), veto_model.rates_frame()
     assert len(rates) == veto_model.day
     figs = [figures.village_map_figure(veto_model, m) for m in VILLAGE_MEASURES]
@@ -138,16 +142,16 @@ def test_every_tile_draws_and_a_redraw_is_quick(veto_model):
     figs += [draw(frame, veto_model.horizon, frame) for draw in figures.TREND_FIGURES.values()]
     for fig in figs:
         fig.savefig(io.BytesIO(), format="png")
-    # One Step redraws the map, the rates and the trend tiles: it must stay well under a
-    # second on an idle machine; the bound is loose for a shared CI box.
-    start = time.process_time()
+    # One Step redraws the map, the rates and the trend tiles. How long that takes is a
+    # benchmark's question (README, "one demo day"), not a unit test's.
     veto_model.step()
     frame, rates = run_frame(veto_model), veto_model.rates_frame()
     tiles = [figures.village_map_figure(veto_model, "backlog"), figures.rates_figure(rates, veto_model.horizon)]
     tiles += [draw(frame, veto_model.horizon) for draw in figures.TREND_FIGURES.values()]
     for fig in tiles:
-        fig.savefig(io.BytesIO(), format="png")
-    assert time.process_time() - start < 2.0
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        assert buffer.tell() > 1000, "an image, not an empty file"
 
 
 def test_dashboard_command_is_registered_with_port_and_host():

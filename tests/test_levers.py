@@ -24,8 +24,14 @@ LEVERS = [
     # falls into the give-up trap (README, "What the model shows") and reports more.
     ("comprehensive assessment", "000", DEMO, {"regime.name": "veto"}, {"regime.name": "comprehensive"},
      "cadre_hours_share.handling", +1),
-    ("consultative 减压多予", "000", DEMO, {}, {"regime.name": "consultative", "burden.paperwork_hours_per_staff": 1.0},
-     "cadre_hours_share.handling", +1),
+    # The lighter paperwork of 减压多予 is in both arms: paperwork alone moves hours (the
+    # proof-of-work row), so only the consultative scoring is left to move them here. Read on
+    # what that scoring changes first: it drops petitions from the score, so stability work
+    # falls (all five seeds). Handling rises too, but in four of five seeds only (102:
+    # 0.746 -> 0.739, 2026-11-24), too weak a rise for five pairs; until 2026-11-24 this row
+    # cut paperwork in the arm alone and so could not tell the scoring from the burden.
+    ("consultative 减压多予", "000", DEMO, {"burden.paperwork_hours_per_staff": 1.0}, {"regime.name": "consultative"},
+     "cadre_hours_share.stability", -1),
     # Under the veto cadres answer costlier interception with more stability hours (an
     # emergent compensation), so the plain effect is read under comprehensive assessment.
     ("interception effort", "000", DEMO, {}, {"cadres.hours_per_interception": 400}, "interceptions", -1),
