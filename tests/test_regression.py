@@ -137,10 +137,9 @@ def test_reordering_equivalent_computation_passes(baseline: dict, monkeypatch: p
     monkeypatch.setattr(model.simulation, "np", _ReversedSums())
     report = rg.check(baseline)
     assert report.passed, rg.format_report(report)
-    assert report.verdict() in (
-        "PASS: numerically identical to the baseline",
-        "PASS: numerically different, statistically the same",
-    )
+    # "Different", not "identical or different": identical would mean the patch never reached
+    # the runs (e.g. workers no longer forked), and this test would check nothing new.
+    assert report.verdict() == "PASS: numerically different, statistically the same", report.verdict()
 
 
 @pytest.mark.slow
