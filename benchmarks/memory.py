@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import threading
@@ -21,11 +20,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _rss_mib() -> float:
-    """Peak RSS of this process so far (MiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
 def _current_rss_mib() -> float:
@@ -83,6 +77,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    # Not ru_maxrss: Linux carries the high-water mark across exec, so a child started by a
+    # large parent (python -m benchmarks, after the dashboard redraw) reported the parent's
+    # size. Sampling /proc from here on sees only this process.
+    whole = _RssSampler()
+    whole.start()
     from model import load_scenario, run_scenario
 
     scenario = load_scenario(args.scenario)
@@ -95,7 +94,7 @@ def main() -> None:
     run_peak = sampler.stop()
     result = {
         "years": args.years,
-        "peak_rss_mib": _rss_mib(),
+        "peak_rss_mib": max(whole.stop(), run_peak),
         "rss_before_run_mib": before_run,
         "run_peak_rss_mib": run_peak,
         "run_increment_mib": run_peak - before_run,
