@@ -10,6 +10,8 @@ predicted direction, so alpha = 0.05 demands a consistent effect, not a lucky se
 import pytest
 from scipy.stats import wilcoxon
 
+from tests.conftest import PairedRuns
+
 ALPHA = 0.05
 DEMO = "demo.yaml"
 
@@ -117,10 +119,36 @@ def _prefetch(lever_runs):
     lever_runs.prefetch(arms)
 
 
-@pytest.mark.parametrize("lever,source,path,base,arm,metric,direction", LEVERS, ids=[row[0] for row in LEVERS])
-def test_lever_moves_its_output(lever_runs, lever, source, path, base, arm, metric, direction):
-    before = lever_runs.metric(path, metric, base)
-    after = lever_runs.metric(path, metric, {**base, **arm})
+def _moves(runs: PairedRuns, lever, source, path, base, arm, metric, direction) -> None:
+    before = runs.metric(path, metric, base)
+    after = runs.metric(path, metric, {**base, **arm})
     diff = (after - before) * direction
     p = wilcoxon(diff, alternative="greater", zero_method="zsplit").pvalue if diff.any() else 1.0
-    assert p < ALPHA, f"{lever} ({source}): {metric} {before.round(3)} -> {after.round(3)}"
+    assert p < ALPHA, f"{lever} ({source}): {metric} {before.round(3)} -> {after.round(3)} (seeds {runs.seeds})"
+
+
+@pytest.mark.parametrize("lever,source,path,base,arm,metric,direction", LEVERS, ids=[row[0] for row in LEVERS])
+def test_lever_moves_its_output(lever_runs, lever, source, path, base, arm, metric, direction):
+    _moves(lever_runs, lever, source, path, base, arm, metric, direction)
+
+
+@pytest.fixture(scope="module")
+def fresh_lever_runs() -> PairedRuns:
+    runs = PairedRuns(seeds=list(range(201, 206)), years=1.0)
+    arms = []
+    for _, _, path, base, arm, *_ in LEVERS:
+        arms += [(path, base), (path, {**base, **arm})]
+    runs.prefetch(arms)
+    return runs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lever,source,path,base,arm,metric,direction", LEVERS, ids=[row[0] for row in LEVERS])
+def test_lever_moves_its_output_on_seeds_it_was_not_chosen_on(
+    fresh_lever_runs, lever, source, path, base, arm, metric, direction
+):
+    """Several rows' metric and base were chosen while looking at seeds 101-105 (their comments
+    say so), so passing there is partly by construction. The same test on an untouched block
+    (201-205) checks that the choice holds for the model, not for those five seeds. Slow (under
+    3 minutes on 2 cores; all 35 rows held on 2026-11-24): ``pytest -m slow tests/test_levers.py``."""
+    _moves(fresh_lever_runs, lever, source, path, base, arm, metric, direction)
