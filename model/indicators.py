@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from model.numeric import clip
+
 COUNTERS = (
     "received",
     "resolved",
@@ -41,7 +43,7 @@ FORECAST_HALF_LIFE_DAYS = 60.0
 
 def _ratio(num: np.ndarray, den: np.ndarray, empty: float = 1.0) -> np.ndarray:
     """num / den in [0, 1] (moving averages of num and den can cross), ``empty`` where den = 0."""
-    return np.where(den > 0, np.clip(num / np.maximum(den, 1e-12), 0.0, 1.0), empty)
+    return np.where(den > 0, clip(num / np.maximum(den, 1e-12), 0.0, 1.0), empty)
 
 
 def beicai_rates(c: np.ndarray, reported: bool, empty: float = 1.0, county: bool = False) -> dict[str, np.ndarray]:

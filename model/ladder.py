@@ -28,6 +28,7 @@ from model.incidents import (
     TOWNSHIP,
     VILLAGE,
 )
+from model.numeric import clip
 
 if TYPE_CHECKING:
     from model.simulation import GovernanceModel
@@ -90,7 +91,7 @@ def serve_in_order(groups: np.ndarray, order: np.ndarray, need: np.ndarray, capa
     g = groups[order]
     n = need[order]
     before = groupwise_cumsum(g, n) - n
-    alloc = np.clip(capacity[g] - before, 0.0, n)
+    alloc = clip(capacity[g] - before, 0.0, n)
     out = np.empty_like(alloc)
     out[order] = alloc
     return out
@@ -329,7 +330,7 @@ class Ladder:
         if len(rows) == 0:
             return
         m, b, s = self.m, self.m.book, self.m.spec.neighbour_points
-        p = np.clip(
+        p = clip(
             s.success + s.cohesion_bonus * m.memory[b.village[rows]] - s.cohesion_bonus * m.anomie[b.village[rows]],
             0,
             1,

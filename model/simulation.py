@@ -41,6 +41,7 @@ from model.incidents import (
     IncidentLog,
 )
 from model.indicators import UnitCounters
+from model.numeric import clip
 from model.offices import CommandCentre, CountyDepartment, CountyOffice, Platform, TownshipOffice
 from model.regimes import make_regime
 from model.residents import Residents
@@ -466,7 +467,7 @@ class GovernanceModel(mesa.Model):
         relief = rules.resolution_relief * b.severity[rows] * np.where(satisfied, 1.0, rules.unsatisfied_relief)
         r.grievance[res] = np.maximum(r.grievance[res] - relief[case], 0.0)
         trust_change = np.where(satisfied, rules.trust_gain_satisfied, -rules.trust_loss_unsatisfied)
-        r.trust[res] = np.clip(r.trust[res] + trust_change[case], 0, 1)
+        r.trust[res] = clip(r.trust[res] + trust_change[case], 0, 1)
         on_books = (b.level[rows] >= VILLAGE) & (b.level[rows] <= TOWNSHIP)
         units = self.owner_of_level(rows)[on_books]
         on_books_days = (self.day - b.unit_arrived[rows])[on_books]
