@@ -238,9 +238,10 @@ class Ladder:
             return
         old = b.level[rows]
         b.level[rows] = levels
-        first_time_up = (levels >= TOWNSHIP) & (b.peak_level[rows] < TOWNSHIP)
+        peak = b.peak_level[rows]
+        first_time_up = (levels >= TOWNSHIP) & (peak < TOWNSHIP)
         m.stats["reached_township"] += np.count_nonzero(first_time_up)
-        b.peak_level[rows] = np.maximum(b.peak_level[rows], levels)
+        b.peak_level[rows] = np.maximum(peak, levels)
         b.arrived[rows] = m.day
         b.ready[rows] = m.day + delay
         b.hours_done[rows] = 0.0

@@ -468,8 +468,10 @@ class GovernanceModel(mesa.Model):
         r.grievance[res] = np.maximum(r.grievance[res] - relief[case], 0.0)
         trust_change = np.where(satisfied, rules.trust_gain_satisfied, -rules.trust_loss_unsatisfied)
         r.trust[res] = clip(r.trust[res] + trust_change[case], 0, 1)
-        on_books = (b.level[rows] >= VILLAGE) & (b.level[rows] <= TOWNSHIP)
-        units = self.owner_of_level(rows)[on_books]
+        # Resolving changes states, not levels or villages: gather them once for every use below.
+        level, village = b.level[rows], b.village[rows]
+        on_books = (level >= VILLAGE) & (level <= TOWNSHIP)
+        units = np.where(level >= TOWNSHIP, self.township_unit[village], village)[on_books]  # owner_of_level
         on_books_days = (self.day - b.unit_arrived[rows])[on_books]
         timely = on_books_days <= self.response_target
         self.counters.add("resolved", units)
@@ -484,8 +486,8 @@ class GovernanceModel(mesa.Model):
         self.stats["days_to_resolve_sum"] += float(wait[ordinary].sum())
         self.stats["resolved_satisfied"] += np.count_nonzero(satisfied)
         self.stats["resolved_all"] += len(rows)
-        self.stats["resolved_locally"] += np.count_nonzero(ordinary & (b.level[rows] <= ASSOCIATION))
-        levels = b.level[rows][ordinary]
+        self.stats["resolved_locally"] += np.count_nonzero(ordinary & (level <= ASSOCIATION))
+        levels = level[ordinary]
         self.resolved_by_level += np.bincount(levels, minlength=len(LEVELS))
         self.wait_by_level += np.bincount(levels, weights=wait[ordinary], minlength=len(LEVELS))
 
@@ -498,8 +500,13 @@ class GovernanceModel(mesa.Model):
         is carried by its first petitioner, weighted by ``weight``.
         """
         b = self.book
-        span = np.where(b.petition[rows] == 0, b.people[rows], 1)
-        if not (span > 1).any():
+        people = b.people[rows]
+        # Most days no case hurts more than one resident: then the span below is all ones,
+        # and one test on ``people`` spares building it (count_nonzero: cheaper than .any()).
+        if np.count_nonzero(people > 1) == 0:
+            return b.resident[rows], np.arange(len(rows))
+        span = np.where(b.petition[rows] == 0, people, 1)
+        if np.count_nonzero(span > 1) == 0:
             return b.resident[rows], np.arange(len(rows))
         return self.residents.run_from(b.resident[rows], span)
 
