@@ -30,11 +30,12 @@ CREDIT_DAYS = 30
 def new_petitions(m: GovernanceModel) -> None:
     """Residents above threshold petition; collective groups form; interception happens."""
     r, rules, rng = m.residents, m.spec.residents, m.streams["petitions"]
-    # Only residents past their cooldown may go, alone or with others: in an overloaded county
-    # most of the aggrieved have just been (docs/performance.md).
-    rested = m.day - r.last_petition_day >= rules.petition_cooldown_days
-    # Everyone who could go or come along: past half the lowest possible threshold.
-    candidates = ((r.grievance > 0.5 * m.min_petition_threshold) & rested).nonzero()[0]
+    # Everyone who could go or come along: past half the lowest possible threshold, and past
+    # their cooldown (in an overloaded county most of the aggrieved have just been,
+    # docs/performance.md). The cooldown is looked up for the aggrieved only, about 1% of
+    # residents: the same residents, in the same order, as testing everyone for both.
+    aggrieved = (r.grievance > 0.5 * m.min_petition_threshold).nonzero()[0]
+    candidates = aggrieved[m.day - r.last_petition_day[aggrieved] >= rules.petition_cooldown_days]
     if len(candidates) == 0:
         return
     thr = rules.petition_threshold * (0.5 + r.trust[candidates]) * (1.0 + m.self_help * m.memory[r.village[candidates]])
