@@ -95,6 +95,11 @@ class UnitCounters:
         else:
             np.add.at(self.today[C[name]], units, amount)
 
+    def add_each(self, name: str, amounts: np.ndarray) -> None:
+        """Count ``amounts[u]`` for every unit u today: what ``add(name, np.arange(n_units),
+        amounts)`` does (each unit once, so the same additions), without ``np.add.at``."""
+        self.today[C[name]] += amounts
+
     def end_day(self) -> None:
         self.totals += self.today.sum(axis=1)
         self.ytd += self.today

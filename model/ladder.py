@@ -44,10 +44,11 @@ def group_start(groups_sorted: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(start)
 
 
-def groupwise_cumsum(groups_sorted: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Cumulative sum of ``values`` restarting at each new group (groups must be sorted)."""
+def groupwise_cumsum(groups_sorted: np.ndarray, values: np.ndarray, starts: np.ndarray | None = None) -> np.ndarray:
+    """Cumulative sum of ``values`` restarting at each new group (groups must be sorted);
+    ``starts`` is ``group_start(groups_sorted)`` where the caller already has it."""
     cum = values.cumsum()  # the method: np.cumsum adds a Python wrapper around the same sum
-    first = group_start(groups_sorted)
+    first = group_start(groups_sorted) if starts is None else starts
     return cum - (cum[first] - values[first])
 
 
@@ -85,12 +86,14 @@ def rank_in_group(groups_sorted: np.ndarray) -> np.ndarray:
     return np.arange(len(groups_sorted)) - group_start(groups_sorted)
 
 
-def serve_in_order(groups: np.ndarray, order: np.ndarray, need: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+def serve_in_order(
+    groups: np.ndarray, order: np.ndarray, need: np.ndarray, capacity: np.ndarray, starts: np.ndarray | None = None
+) -> np.ndarray:
     """Hours each case gets when each group's ``capacity`` goes to its cases in ``order``
-    (which must list each group's cases together)."""
+    (which must list each group's cases together); ``starts`` as in ``groupwise_cumsum``."""
     g = groups[order]
     n = need[order]
-    before = groupwise_cumsum(g, n) - n
+    before = groupwise_cumsum(g, n, starts) - n
     alloc = clip(capacity[g] - before, 0.0, n)
     out = np.empty_like(alloc)
     out[order] = alloc
@@ -125,12 +128,16 @@ def mixed_serve(
     if not deadline_share.any():
         return fifo_serve(groups, arrived, need, capacity)
     order = stable_order(arrived, groups)
+    queue = groups[order]
     # The same queues with the cases still within the target first: a stable sort of the
     # first-come order by (queue, late), so each part stays oldest first.
-    deadline_order = order[stable_order(groups[order].astype(np.int64) * 2 + late[order])]
-    first = serve_in_order(groups, deadline_order, need, capacity * deadline_share)
+    deadline_order = order[stable_order(queue.astype(np.int64) * 2 + late[order])]
+    # That sort moves cases only within their queue, so both orders have each queue at the
+    # same positions: the queues' starts are found once for the two passes.
+    starts = group_start(queue)
+    first = serve_in_order(groups, deadline_order, need, capacity * deadline_share, starts)
     used = np.bincount(groups, weights=first, minlength=len(capacity))
-    rest = serve_in_order(groups, order, need - first, np.maximum(capacity - used, 0.0))
+    rest = serve_in_order(groups, order, need - first, np.maximum(capacity - used, 0.0), starts)
     return first + rest, order
 
 
@@ -302,9 +309,11 @@ class Ladder:
         # mediation, a finished case its unit cannot pay for) waits for tomorrow on the next.
         level_now = b.level.copy()
         self.serve_associations((ready & mediated).nonzero()[0])
-        ready &= authority <= level_now
+        # The cases each rung may close, split by rung from one list (same rows, same order).
+        rows = (ready & (authority <= level_now)).nonzero()[0]
+        rung = level_now[rows]
         for level in (VILLAGE, GRID, TOWNSHIP, COUNTY):
-            self.serve_level(level, (ready & (level_now == level)).nonzero()[0])
+            self.serve_level(level, rows[rung == level])
         self.residents_go_higher()
 
     def residents_go_higher(self) -> None:

@@ -123,6 +123,8 @@ class GovernanceModel(mesa.Model):
             for v in range(self.n_villages)
         ]
         self.households = sizes / s.county.household_size
+        # Each village's township's households (fixed: residents do not move), for patrols.
+        self.township_households = np.bincount(self.township_of, weights=self.households)[self.township_of]
         pop = sizes.astype(float)
         self.unit_population = np.concatenate([pop, np.bincount(self.township_of, weights=pop)])
         # The lowest threshold anyone has: no trust, and self-help never lowers it (typology).
@@ -301,11 +303,10 @@ class GovernanceModel(mesa.Model):
         cap = CREDIT_DAYS * hours
         for t in (T["stability"], T["reporting"], T["promising"]):
             self.credit[t] = np.minimum(self.credit[t] + hours[:, t], cap[:, t])
-        units = np.arange(self.n_units)
-        self.counters.add("paperwork_demand", units, self.paperwork_demand)
-        self.counters.add("paperwork_done", units, np.minimum(hours[:, T["paperwork"]], self.paperwork_demand))
-        self.counters.add("escort_demand", units, self.escort_demand)
-        self.counters.add("escort_done", units, np.minimum(hours[:, T["escort"]], self.escort_demand))
+        self.counters.add_each("paperwork_demand", self.paperwork_demand)
+        self.counters.add_each("paperwork_done", np.minimum(hours[:, T["paperwork"]], self.paperwork_demand))
+        self.counters.add_each("escort_demand", self.escort_demand)
+        self.counters.add_each("escort_done", np.minimum(hours[:, T["escort"]], self.escort_demand))
 
     # ---- incidents -----------------------------------------------------------------------
     def incidents_arise(self) -> None:
@@ -354,9 +355,7 @@ class GovernanceModel(mesa.Model):
         patrol = (
             self.grid_workers * s.grid.hours_per_day * s.grid.patrol_share
             + self.task_hours[: self.n_villages, T["patrol"]]
-            + self.task_hours[self.township_unit, T["patrol"]]
-            * self.households
-            / np.bincount(self.township_of, weights=self.households)[self.township_of]
+            + self.task_hours[self.township_unit, T["patrol"]] * self.households / self.township_households
         )
         p_grid = discovery_hazard(patrol, self.households, s.grid)[v]
         a = self.kind_association[k]
@@ -427,7 +426,7 @@ class GovernanceModel(mesa.Model):
     def hours_used_handling(self, level: int, rows: np.ndarray, alloc: np.ndarray) -> None:
         """Book the hours a rung worked on ``rows`` today; a village's or township's also by
         the duty (township platform, 001) of the case they served."""
-        self.stats[f"handling_hours_{LEVELS[level]}"] += float(alloc.sum())
+        self.stats[HANDLING_HOURS[level]] += float(alloc.sum())
         if level == VILLAGE or level == TOWNSHIP:
             duty = self.kind_platform[self.book.kind[rows]]
             self.cadre_duty_hours += np.bincount(duty, weights=alloc, minlength=len(PLATFORMS))
@@ -445,9 +444,10 @@ class GovernanceModel(mesa.Model):
         payer = self.owner_of_level(rows)
         env = led.envelope[M["resolution"]]
         order = ladder_mod.stable_order(payer)
-        cum = ladder_mod.groupwise_cumsum(payer[order], money[order])
+        payer_in_order = payer[order]
+        cum = ladder_mod.groupwise_cumsum(payer_in_order, money[order])
         ok = np.empty(len(rows), dtype=bool)
-        ok[order] = cum <= env[payer[order]] + 1e-9
+        ok[order] = cum <= env[payer_in_order] + 1e-9
         if ok.any():
             led.draw("resolution", payer[ok], money[ok])
         return ok
@@ -646,6 +646,8 @@ from model.petitions import CREDIT_DAYS  # noqa: E402
 
 SEVERITY_CAP = 20.0
 """Severity stops growing at 20× a typical case: no grievance grows without bound."""
+HANDLING_HOURS = tuple(f"handling_hours_{lv}" for lv in LEVELS)
+"""The stat each rung's handling hours are booked to, by level (no string built per call)."""
 NEUTRAL_ZERO = {"petition_rate", "skip_level_rate", "collective_petitions", "concealment_detected_share"}
 STAT_NAMES = (
     "incidents_total",
