@@ -98,10 +98,11 @@ class Residents:
         village = self.village[first[multi]]
         end = self.village_start[village + 1]
         size = end - self.village_start[village]
-        if (span[multi] > size).any():
+        multi_span = span[multi]
+        if np.count_nonzero(multi_span > size):
             raise ValueError("a run of residents is longer than its village")
-        run = np.arange(len(multi)).repeat(span[multi])  # the multi run of each of its entries
-        entries = starts[multi][run] + (np.arange(len(run)) - (span[multi].cumsum() - span[multi])[run])
+        run = np.arange(len(multi)).repeat(multi_span)  # the multi run of each of its entries
+        entries = starts[multi][run] + (np.arange(len(run)) - (multi_span.cumsum() - multi_span)[run])
         wrapped = res[entries] >= end[run]
         res[entries[wrapped]] -= size[run[wrapped]]
         return res, case
