@@ -17,7 +17,7 @@ import numpy as np
 
 from model.incidents import CONCEALED, COUNTY, DEFERRED, GRID, INTERCEPTED, OPEN, TOWNSHIP, VILLAGE
 from model.ladder import HEAD_MIN, ahead_by_day, rank_in_group, stable_order
-from model.scenario import TASKS
+from model.scenario import LEVELS, TASKS
 
 if TYPE_CHECKING:
     from model.simulation import GovernanceModel
@@ -196,8 +196,11 @@ def stuck_cases(m: GovernanceModel, levels: tuple[int, ...]) -> np.ndarray:
     their last day within it, or past it. Placating or hiding a case on its last day counts
     as a timely disposal, and cadres scored on timeliness know it (000, 001)."""
     b = m.book
-    at_levels = np.logical_or.reduce([b.level == lv for lv in levels])  # np.isin costs 10x more here
-    mask = (b.state == OPEN) & b.known & (b.petition == 0) & at_levels
+    # A table by level, looked up once: the same mask as one comparison per level joined by
+    # logical_or.reduce, which first stacks them into a new array (np.isin costs 10x more).
+    wanted = np.zeros(len(LEVELS), dtype=bool)
+    wanted[list(levels)] = True
+    mask = (b.state == OPEN) & b.known & (b.petition == 0) & wanted[b.level]
     mask &= (m.day - b.unit_arrived) >= m.response_target
     return mask.nonzero()[0]
 
