@@ -319,7 +319,7 @@ class GovernanceModel(mesa.Model):
         counts = rng.poisson(lam).ravel()
         if not counts.any():
             return
-        cell = np.repeat(np.arange(counts.size), counts)
+        cell = np.arange(counts.size).repeat(counts)  # the method: np.repeat adds a wrapper
         n_kinds = lam.shape[1]
         village, kind = (cell // n_kinds).astype(np.int32), (cell % n_kinds).astype(np.int16)
         n = len(cell)
