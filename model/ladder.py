@@ -302,6 +302,8 @@ class Ladder:
         # ready on its new rung today.
         def act(action: Callable[[np.ndarray], None], mask: np.ndarray) -> None:
             rows = mask.nonzero()[0]
+            if len(rows) == 0:  # both actions do nothing without cases, and nothing changed
+                return
             action(rows)
             ready[rows] = (b.state[rows] == OPEN) & b.known[rows] & (b.ready[rows] <= m.day)
 
@@ -406,7 +408,8 @@ class Ladder:
         m.resolve(done[paid])
         unpaid = done[~paid]
         # A village that cannot pay reports up to the township, which may (000: 事权多财权少).
-        self.refer_up(unpaid[(b.level[unpaid] == VILLAGE) | (b.level[unpaid] == GRID)])
+        if len(unpaid):  # most days every finished case is paid for
+            self.refer_up(unpaid[(b.level[unpaid] == VILLAGE) | (b.level[unpaid] == GRID)])
 
     def returning_promises(self) -> None:
         """Deferred cases come back, worse (000: 胡乱许愿 → disputes later, a vicious circle)."""
