@@ -221,6 +221,8 @@ def spend_credit_on(m: GovernanceModel, task: int, rows: np.ndarray, hours_each:
     # small when a saturated county has most of its open cases stuck.
     affordable = capacity[units] >= 1
     rows, units = rows[affordable], units[affordable]
+    if len(rows) == 0:  # no unit has the hours today (half the demo's days): nothing to rank
+        return rows
     arrived = m.book.unit_arrived[rows]
     # A unit's banked hours reach its few oldest cases: sort only the cases with fewer than
     # ``capacity`` of their unit's cases on earlier days, which include every case chosen and

@@ -153,6 +153,7 @@ class GovernanceModel(mesa.Model):
         self.kind_hidden = np.array([k.hidden_share for k in kinds])
         self.kind_report = np.array([k.report_prob for k in kinds] + [1.0])
         self.kind_growth = np.array([k.growth for k in kinds] + [0.0])
+        self.kind_grows = self.kind_growth > 0  # looked up daily for every open case
         self.kind_affected = np.array([k.affected for k in kinds] + [1], dtype=np.int32)
         self.kind_dispute = np.array([k.mediable or k.association == "harmony" for k in kinds])
         names = list(s.incidents.keys())
@@ -481,15 +482,16 @@ class GovernanceModel(mesa.Model):
         self.stats["late_days_on_books_sum"] += float(on_books_days[~timely].sum())
         self.counters.add("satisfied", units[satisfied[on_books]])
         ordinary = b.petition[rows] == 0
+        ordinary_wait = wait[ordinary]
         # np.count_nonzero: a bool .sum() costs several times more on a few cases (performance.md).
         self.stats["incidents_resolved"] += np.count_nonzero(ordinary)
-        self.stats["days_to_resolve_sum"] += float(wait[ordinary].sum())
+        self.stats["days_to_resolve_sum"] += float(ordinary_wait.sum())
         self.stats["resolved_satisfied"] += np.count_nonzero(satisfied)
         self.stats["resolved_all"] += len(rows)
         self.stats["resolved_locally"] += np.count_nonzero(ordinary & (level <= ASSOCIATION))
         levels = level[ordinary]
         self.resolved_by_level += np.bincount(levels, minlength=len(LEVELS))
-        self.wait_by_level += np.bincount(levels, weights=wait[ordinary], minlength=len(LEVELS))
+        self.wait_by_level += np.bincount(levels, weights=ordinary_wait, minlength=len(LEVELS))
 
     def affected(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The residents each case hurts, and for each the index of its case in ``rows``.
@@ -569,7 +571,7 @@ class GovernanceModel(mesa.Model):
             np.add.at(r.grievance, res, (rules.grievance_per_severity * b.severity[hurting] * self.weight(hurting))[case])
             # Only kinds that grow change, and cases above the cap (a returned promise) are
             # brought down to it; for the rest the update below would leave the value as it is.
-            changing = self.kind_growth[b.kind] > 0
+            changing = self.kind_grows[b.kind]
             changing |= b.severity > SEVERITY_CAP
             grow = ((b.state == OPEN) & (b.petition == 0) & changing).nonzero()[0]
             b.severity[grow] = np.minimum(b.severity[grow] * (1.0 + self.kind_growth[b.kind[grow]]), SEVERITY_CAP)
