@@ -158,6 +158,11 @@ class GovernanceModel(mesa.Model):
         self.kind_dispute = np.array([k.mediable or k.association == "harmony" for k in kinds])
         names = list(s.incidents.keys())
         self.kind_infrastructure = np.array([n in ("public_works", "service_request") for n in names])
+        # Incidents expected per village and kind a day before projects: fixed at build (the
+        # population does not move), so not recomputed daily. Anomie breeds disputes (typology).
+        pop = self.unit_population[: self.n_villages]
+        self.base_arrival_rates = pop[:, None] * self.kind_rate[None, :]
+        self.base_arrival_rates[:, self.kind_dispute] *= (1.0 + s.typology.anomie_disputes * self.anomie)[:, None]
 
     def _build_associations(self) -> None:
         s = self.spec
@@ -313,8 +318,7 @@ class GovernanceModel(mesa.Model):
     def incidents_arise(self) -> None:
         s, rng = self.spec, self.streams["arrivals"]
         pop = self.unit_population[: self.n_villages]
-        lam = pop[:, None] * self.kind_rate[None, :]
-        lam[:, self.kind_dispute] *= (1.0 + s.typology.anomie_disputes * self.anomie)[:, None]
+        lam = self.base_arrival_rates.copy()
         per_1000 = self.projects * 1000.0 / np.maximum(pop, 1.0)
         lam[:, self.kind_infrastructure] /= (1.0 + s.fiscal.project_effect * per_1000)[:, None]
         counts = rng.poisson(lam).ravel()
