@@ -177,6 +177,14 @@ class GovernanceModel(mesa.Model):
                 for k in ASSOCIATION_KINDS
             ]
         )
+        # The chance a kind's association finds a hidden case of it daily (0 if none or off),
+        # and each village's willingness to report (apathy, typology): fixed at build, so
+        # discover_hidden_cases looks them up instead of recomputing them per case daily.
+        a = self.kind_association
+        self.kind_association_detection = np.where(
+            a >= 0, (self.association_detection * self.association_enabled)[np.maximum(a, 0)], 0.0
+        )
+        self.reporting_willingness = 1.0 - s.typology.apathy_reporting * self.apathy
         n_enabled = max(int(self.association_enabled.sum()), 1)
         purchased = np.full(
             self.n_villages, s.fiscal.purchase_of_services / s.fiscal.service_hour_price / YEAR / n_enabled
@@ -356,15 +364,14 @@ class GovernanceModel(mesa.Model):
         if len(rows) == 0:
             return
         v, k = b.village[rows], b.kind[rows]
-        p_resident = self.kind_report[k] * (1.0 - s.typology.apathy_reporting * self.apathy[v])
+        p_resident = self.kind_report[k] * self.reporting_willingness[v]
         patrol = (
             self.grid_workers * s.grid.hours_per_day * s.grid.patrol_share
             + self.task_hours[: self.n_villages, T["patrol"]]
             + self.task_hours[self.township_unit, T["patrol"]] * self.households / self.township_households
         )
         p_grid = discovery_hazard(patrol, self.households, s.grid)[v]
-        a = self.kind_association[k]
-        p_assoc = np.where(a >= 0, (self.association_detection * self.association_enabled)[np.maximum(a, 0)], 0.0)
+        p_assoc = self.kind_association_detection[k]
         u = rng.random(len(rows))
         by_grid = u < p_grid
         by_assoc = ~by_grid & (u < p_grid + (1 - p_grid) * p_assoc)
