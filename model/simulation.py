@@ -310,6 +310,12 @@ class GovernanceModel(mesa.Model):
         b = self.book
         return np.where(b.level[rows] >= TOWNSHIP, self.township_unit[b.village[rows]], b.village[rows])
 
+    def owner_at_level(self, level: int, rows: np.ndarray) -> np.ndarray:
+        """``owner_of_level`` for cases that are all on rung ``level``, as a rung's queue is:
+        the same units (village for its own rungs, township above) without a test per case."""
+        village = self.book.village[rows]
+        return self.township_unit[village] if level >= TOWNSHIP else village
+
     def bank_hours(self) -> None:
         """Split today's hours by task; bank the discretionary ones; count proof-of-work."""
         hours = self.decisions.shares * self.unit_hours[:, None]
@@ -422,13 +428,14 @@ class GovernanceModel(mesa.Model):
     def deadline_first_shares(self, level: int, rows: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
         """Share of each queue's hours today that its unit gives to deadline-first service, a
         choice the unit makes from the regime's scoring (cadres.py; Bevan & Hood 2006), capped
-        by ``cadres.deadline_first_cap``. A village's cases on the grid are on the village's
-        books, so the village's choice applies; county departments are not scored: 0."""
+        by ``cadres.deadline_first_cap``, for ``rows`` on rung ``level`` (a rung's queue). A
+        village's cases on the grid are on the village's books, so the village's choice
+        applies; county departments are not scored: 0."""
         share = np.zeros(n_groups)
         cap = self.spec.cadres.deadline_first_cap
         if level == COUNTY or cap == 0 or len(rows) == 0:
             return share
-        share[groups] = cap * self.decisions.deadline_first[self.owner_of_level(rows)]
+        share[groups] = cap * self.decisions.deadline_first[self.owner_at_level(level, rows)]
         return share
 
     def past_target(self, rows: np.ndarray) -> np.ndarray:
@@ -453,7 +460,7 @@ class GovernanceModel(mesa.Model):
         if self.spec.fiscal.funds_follow_tasks:  # 费随事转: the money comes with the task
             led.county("funds_follow_tasks", float(money.sum()))
             return np.ones(len(rows), dtype=bool)
-        payer = self.owner_of_level(rows)
+        payer = self.owner_at_level(level, rows)  # the rung's cases, not yet moved
         env = led.envelope[M["resolution"]]
         order = ladder_mod.stable_order(payer)
         payer_in_order = payer[order]
