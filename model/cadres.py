@@ -28,6 +28,7 @@ import mesa
 import numpy as np
 from scipy.stats import norm
 
+from model.numeric import clip
 from model.regimes import HIGHER_IS_BETTER, AssessmentRegime
 from model.scenario import INDICATORS, MONEY_USES, QUEUE_DISCIPLINES, TASKS, CadreRules, EvaluationRules
 
@@ -101,7 +102,7 @@ def _belief_matrix(actions: tuple[str, ...], table: dict[str, dict[str, float]])
 def _perturb(name: str, x: np.ndarray, z: np.ndarray, noise: float) -> np.ndarray:
     """Forecast draws around ``x``: additive for rates, multiplicative for counts."""
     if name in HIGHER_IS_BETTER:
-        return np.clip(x + 0.2 * noise * z, 0.0, 1.0)
+        return clip(x + 0.2 * noise * z, 0.0, 1.0)
     return np.maximum((x + 0.5) * np.exp(noise * z) - 0.5, 0.0)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from model.numeric import clip
+
 COUNTERS = (
     "received",
     "resolved",
@@ -41,7 +43,7 @@ FORECAST_HALF_LIFE_DAYS = 60.0
 
 def _ratio(num: np.ndarray, den: np.ndarray, empty: float = 1.0) -> np.ndarray:
     """num / den in [0, 1] (moving averages of num and den can cross), ``empty`` where den = 0."""
-    return np.where(den > 0, np.clip(num / np.maximum(den, 1e-12), 0.0, 1.0), empty)
+    return np.where(den > 0, clip(num / np.maximum(den, 1e-12), 0.0, 1.0), empty)
 
 
 def beicai_rates(c: np.ndarray, reported: bool, empty: float = 1.0, county: bool = False) -> dict[str, np.ndarray]:
@@ -82,13 +84,21 @@ class UnitCounters:
         if to_ytd:
             np.add.at(self.ytd[C[name]], units, amount)
             self.totals[C[name]] += np.sum(np.broadcast_to(amount, np.shape(units)))
-        elif np.ndim(amount) == 0 and amount == 1.0:
+        elif (amount.__class__ is float or np.ndim(amount) == 0) and amount == 1.0:
             # Counting events: bincount is several times faster than add.at on small arrays
-            # and exact (sums of ones), so outputs stay bit-identical.
-            row = self.today[C[name]]
-            row += np.bincount(units, minlength=len(row))
+            # and exact (sums of ones), so outputs stay bit-identical. The class test spares
+            # np.ndim's wrapper on the default 1.0 (two dozen calls a day). No events, no
+            # change: a count row holds sums of ones from +0.0, so adding zeros is the identity.
+            if len(units):
+                row = self.today[C[name]]
+                row += np.bincount(units, minlength=len(row))
         else:
             np.add.at(self.today[C[name]], units, amount)
+
+    def add_each(self, name: str, amounts: np.ndarray) -> None:
+        """Count ``amounts[u]`` for every unit u today: what ``add(name, np.arange(n_units),
+        amounts)`` does (each unit once, so the same additions), without ``np.add.at``."""
+        self.today[C[name]] += amounts
 
     def end_day(self) -> None:
         self.totals += self.today.sum(axis=1)

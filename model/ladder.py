@@ -28,6 +28,7 @@ from model.incidents import (
     TOWNSHIP,
     VILLAGE,
 )
+from model.numeric import clip
 
 if TYPE_CHECKING:
     from model.simulation import GovernanceModel
@@ -35,17 +36,19 @@ if TYPE_CHECKING:
 
 def group_start(groups_sorted: np.ndarray) -> np.ndarray:
     """For each element of a sorted array, the index where its run of equal groups starts."""
-    if len(groups_sorted) == 0:
-        return np.zeros(0, dtype=np.int64)
-    # Called several times a day on short arrays: np.r_ / np.repeat cost more than the work.
-    new_group = np.concatenate(([True], groups_sorted[1:] != groups_sorted[:-1]))
-    return new_group.nonzero()[0][np.cumsum(new_group) - 1]
+    # Called ten times a day on short arrays, so per-call overhead is the cost: each element's
+    # own index where a run starts, 0 elsewhere, and a running maximum carries the last start
+    # forward (three numpy calls; integer indices, so exactly the starts as before).
+    start = np.arange(len(groups_sorted))
+    start[1:][groups_sorted[1:] == groups_sorted[:-1]] = 0
+    return np.maximum.accumulate(start)
 
 
-def groupwise_cumsum(groups_sorted: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Cumulative sum of ``values`` restarting at each new group (groups must be sorted)."""
-    cum = np.cumsum(values)
-    first = group_start(groups_sorted)
+def groupwise_cumsum(groups_sorted: np.ndarray, values: np.ndarray, starts: np.ndarray | None = None) -> np.ndarray:
+    """Cumulative sum of ``values`` restarting at each new group (groups must be sorted);
+    ``starts`` is ``group_start(groups_sorted)`` where the caller already has it."""
+    cum = values.cumsum()  # the method: np.cumsum adds a Python wrapper around the same sum
+    first = group_start(groups_sorted) if starts is None else starts
     return cum - (cum[first] - values[first])
 
 
@@ -83,13 +86,15 @@ def rank_in_group(groups_sorted: np.ndarray) -> np.ndarray:
     return np.arange(len(groups_sorted)) - group_start(groups_sorted)
 
 
-def serve_in_order(groups: np.ndarray, order: np.ndarray, need: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+def serve_in_order(
+    groups: np.ndarray, order: np.ndarray, need: np.ndarray, capacity: np.ndarray, starts: np.ndarray | None = None
+) -> np.ndarray:
     """Hours each case gets when each group's ``capacity`` goes to its cases in ``order``
-    (which must list each group's cases together)."""
+    (which must list each group's cases together); ``starts`` as in ``groupwise_cumsum``."""
     g = groups[order]
     n = need[order]
-    before = groupwise_cumsum(g, n) - n
-    alloc = np.clip(capacity[g] - before, 0.0, n)
+    before = groupwise_cumsum(g, n, starts) - n
+    alloc = clip(capacity[g] - before, 0.0, n)
     out = np.empty_like(alloc)
     out[order] = alloc
     return out
@@ -120,15 +125,19 @@ def mixed_serve(
 
     Returns (allocated per case, first-come order). With a zero share this is ``fifo_serve``.
     """
-    if not deadline_share.any():
+    if np.count_nonzero(deadline_share) == 0:  # .any() costs three times more (performance.md)
         return fifo_serve(groups, arrived, need, capacity)
     order = stable_order(arrived, groups)
+    queue = groups[order]
     # The same queues with the cases still within the target first: a stable sort of the
     # first-come order by (queue, late), so each part stays oldest first.
-    deadline_order = order[stable_order(groups[order].astype(np.int64) * 2 + late[order])]
-    first = serve_in_order(groups, deadline_order, need, capacity * deadline_share)
+    deadline_order = order[stable_order(queue.astype(np.int64) * 2 + late[order])]
+    # That sort moves cases only within their queue, so both orders have each queue at the
+    # same positions: the queues' starts are found once for the two passes.
+    starts = group_start(queue)
+    first = serve_in_order(groups, deadline_order, need, capacity * deadline_share, starts)
     used = np.bincount(groups, weights=first, minlength=len(capacity))
-    rest = serve_in_order(groups, order, need - first, np.maximum(capacity - used, 0.0))
+    rest = serve_in_order(groups, order, need - first, np.maximum(capacity - used, 0.0), starts)
     return first + rest, order
 
 
@@ -200,21 +209,26 @@ class Ladder:
         self.assoc = model.kind_association  # association index or -1
         self.mediable = model.kind_mediable & s.neighbour_points.enabled
         self.grid_on = s.grid.enabled
+        self._associations_on = bool(model.association_enabled.any())  # fixed at build
         # A property of each kind alone, so computed once rather than on every move.
         a = self.assoc
         exists = (a >= 0) & model.association_enabled[np.maximum(a, 0)]
         self._association_tries = exists & (
             (self.authority <= ASSOCIATION) | (model.association_beyond[np.maximum(a, 0)] > 0)
         )
+        # So is the rung a case enters on, after a failed neighbour-point mediation or before.
+        entry = np.full(len(self.authority), VILLAGE, dtype=np.int8)
+        entry[self._association_tries] = ASSOCIATION
+        self._entry_past_neighbour_point = entry.copy()
+        entry[self.mediable] = SELF
+        self._entry = entry
 
     # ---- routing -----------------------------------------------------------------------
     def entry_level(self, kinds: np.ndarray, neighbour_points: bool = True) -> np.ndarray:
         """The rung a newly known case starts on (above the neighbour point if it failed there)."""
-        level = np.full(len(kinds), VILLAGE, dtype=np.int8)
-        level[self.association_can_try(kinds)] = ASSOCIATION
-        if neighbour_points:
-            level[self.mediable[kinds]] = SELF
-        return level
+        # By kind from the tables built once (village, else association, else neighbour
+        # point): one gather instead of np.full and two masked writes, two to three times a day.
+        return (self._entry if neighbour_points else self._entry_past_neighbour_point)[kinds]
 
     def association_can_try(self, kinds: np.ndarray) -> np.ndarray:
         """Whether a case of each kind goes to its village's association first: it has the
@@ -224,7 +238,7 @@ class Ladder:
     def next_level(self, levels: np.ndarray) -> np.ndarray:
         """The rung above: the grid is skipped where there is none."""
         up = levels + 1
-        up[(up == ASSOCIATION)] = VILLAGE if not self.m.association_enabled.any() else ASSOCIATION
+        up[(up == ASSOCIATION)] = ASSOCIATION if self._associations_on else VILLAGE
         if not self.grid_on:
             up[up == GRID] = TOWNSHIP
         return np.minimum(up, COUNTY).astype(np.int8)
@@ -236,9 +250,10 @@ class Ladder:
             return
         old = b.level[rows]
         b.level[rows] = levels
-        first_time_up = (levels >= TOWNSHIP) & (b.peak_level[rows] < TOWNSHIP)
+        peak = b.peak_level[rows]
+        first_time_up = (levels >= TOWNSHIP) & (peak < TOWNSHIP)
         m.stats["reached_township"] += np.count_nonzero(first_time_up)
-        b.peak_level[rows] = np.maximum(b.peak_level[rows], levels)
+        b.peak_level[rows] = np.maximum(peak, levels)
         b.arrived[rows] = m.day
         b.ready[rows] = m.day + delay
         b.hours_done[rows] = 0.0
@@ -249,10 +264,11 @@ class Ladder:
         township = m.township_unit[village]
         # A case a village had on its books (not a broken promise, which is a new complaint).
         handed_up = entering_township & (old >= VILLAGE) & (old <= GRID) & on_books
-        if handed_up.any():
+        # np.count_nonzero: .any() costs three times more on these few cases (performance.md).
+        if np.count_nonzero(handed_up):
             m.counters.add("handed_up", township[handed_up])
         for mask, units in ((entering_village, village), (entering_township, township)):
-            if mask.any():
+            if np.count_nonzero(mask):
                 m.counters.add("received", units[mask])
                 b.unit_arrived[rows[mask]] = m.day
 
@@ -264,7 +280,7 @@ class Ladder:
         old = b.level[rows]
         new = self.next_level(old)
         leaving = ((old == VILLAGE) | (old == GRID)) & (new >= TOWNSHIP) | ((old == TOWNSHIP) & (new == COUNTY))
-        if leaving.any():
+        if np.count_nonzero(leaving):
             lr = rows[leaving]
             units = np.where(b.level[lr] == TOWNSHIP, m.township_unit[b.village[lr]], b.village[lr])
             timely = ~m.past_target(lr)
@@ -286,6 +302,8 @@ class Ladder:
         # ready on its new rung today.
         def act(action: Callable[[np.ndarray], None], mask: np.ndarray) -> None:
             rows = mask.nonzero()[0]
+            if len(rows) == 0:  # both actions do nothing without cases, and nothing changed
+                return
             action(rows)
             ready[rows] = (b.state[rows] == OPEN) & b.known[rows] & (b.ready[rows] <= m.day)
 
@@ -299,9 +317,11 @@ class Ladder:
         # mediation, a finished case its unit cannot pay for) waits for tomorrow on the next.
         level_now = b.level.copy()
         self.serve_associations((ready & mediated).nonzero()[0])
-        ready &= authority <= level_now
+        # The cases each rung may close, split by rung from one list (same rows, same order).
+        rows = (ready & (authority <= level_now)).nonzero()[0]
+        rung = level_now[rows]
         for level in (VILLAGE, GRID, TOWNSHIP, COUNTY):
-            self.serve_level(level, (ready & (level_now == level)).nonzero()[0])
+            self.serve_level(level, rows[rung == level])
         self.residents_go_higher()
 
     def residents_go_higher(self) -> None:
@@ -328,7 +348,7 @@ class Ladder:
         if len(rows) == 0:
             return
         m, b, s = self.m, self.m.book, self.m.spec.neighbour_points
-        p = np.clip(
+        p = clip(
             s.success + s.cohesion_bonus * m.memory[b.village[rows]] - s.cohesion_bonus * m.anomie[b.village[rows]],
             0,
             1,
@@ -388,7 +408,8 @@ class Ladder:
         m.resolve(done[paid])
         unpaid = done[~paid]
         # A village that cannot pay reports up to the township, which may (000: 事权多财权少).
-        self.refer_up(unpaid[(b.level[unpaid] == VILLAGE) | (b.level[unpaid] == GRID)])
+        if len(unpaid):  # most days every finished case is paid for
+            self.refer_up(unpaid[(b.level[unpaid] == VILLAGE) | (b.level[unpaid] == GRID)])
 
     def returning_promises(self) -> None:
         """Deferred cases come back, worse (000: 胡乱许愿 → disputes later, a vicious circle)."""

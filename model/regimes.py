@@ -25,6 +25,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from model.numeric import clip
 from model.scenario import INDICATORS
 
 HIGHER_IS_BETTER = {
@@ -64,7 +65,7 @@ class RegimeParams(BaseModel):
 def goodness(name: str, value: np.ndarray, petition_scale: float) -> np.ndarray:
     """Map an indicator to [0, 1], 1 being best, so weighted sums are comparable."""
     if name in HIGHER_IS_BETTER:
-        return np.clip(value, 0.0, 1.0)
+        return clip(value, 0.0, 1.0)
     if name == "collective_petitions":
         return 1.0 / (1.0 + np.maximum(value, 0.0))
     return 1.0 / (1.0 + np.maximum(value, 0.0) / petition_scale)
@@ -175,7 +176,7 @@ class OneVoteVeto(AssessmentRegime):
         p: VetoParams = self.params
         value = x[p.indicator]
         vetoed = value < p.threshold if p.indicator in HIGHER_IS_BETTER else value > p.threshold
-        routine = np.clip(self.weighted(x, p.routine_weights) - self.concealment_penalty(x), 0, 1)
+        routine = clip(self.weighted(x, p.routine_weights) - self.concealment_penalty(x), 0, 1)
         score = np.where(vetoed, 0.0, routine)
         passed = ~vetoed
         return Evaluation(score, passed, score, np.where(vetoed, p.dismissal_prob, 0.0))
@@ -217,7 +218,7 @@ class ComprehensiveAssessment(AssessmentRegime):
 
     def evaluate(self, x: Indicators) -> Evaluation:
         p: ComprehensiveParams = self.params
-        score = np.clip(self.weighted(x, p.weights) - self.concealment_penalty(x), 0.0, 1.0)
+        score = clip(self.weighted(x, p.weights) - self.concealment_penalty(x), 0.0, 1.0)
         passed = score >= p.pass_mark
         return Evaluation(score, passed, score, np.where(passed, 0.0, p.fail_dismissal_prob))
 

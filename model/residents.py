@@ -72,7 +72,8 @@ class Residents:
         return len(self.village)
 
     def sizes(self) -> np.ndarray:
-        return np.diff(self.village_start)
+        # The subtraction np.diff does, without its Python wrapper (called daily on ~10 villages).
+        return self.village_start[1:] - self.village_start[:-1]
 
     def pick_in_villages(self, villages: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One uniformly drawn resident id in each of ``villages`` (vectorised)."""
@@ -85,8 +86,10 @@ class Residents:
         each the index i of the run it belongs to (vectorised). A run is at most its village's
         size, so it wraps at most once; the village arithmetic is done per run, not per
         resident (an overloaded county has ~100k open cases, some hurting 30 residents)."""
-        case = np.repeat(np.arange(len(first)), span)
-        starts = np.cumsum(span) - span
+        # Array methods, not np.repeat / np.cumsum: the same kernels without a Python wrapper
+        # each, on the few cases of a day.
+        case = np.arange(len(first)).repeat(span)
+        starts = span.cumsum() - span
         res = first[case] + (np.arange(len(case)) - starts[case])
         # Only a run of more than one resident can pass its village's end; most cases hurt one.
         multi = (span > 1).nonzero()[0]
@@ -95,10 +98,11 @@ class Residents:
         village = self.village[first[multi]]
         end = self.village_start[village + 1]
         size = end - self.village_start[village]
-        if (span[multi] > size).any():
+        multi_span = span[multi]
+        if np.count_nonzero(multi_span > size):
             raise ValueError("a run of residents is longer than its village")
-        run = np.repeat(np.arange(len(multi)), span[multi])  # the multi run of each of its entries
-        entries = starts[multi][run] + (np.arange(len(run)) - (np.cumsum(span[multi]) - span[multi])[run])
+        run = np.arange(len(multi)).repeat(multi_span)  # the multi run of each of its entries
+        entries = starts[multi][run] + (np.arange(len(run)) - (multi_span.cumsum() - multi_span)[run])
         wrapped = res[entries] >= end[run]
         res[entries[wrapped]] -= size[run[wrapped]]
         return res, case

@@ -41,6 +41,7 @@ from model.incidents import (
     IncidentLog,
 )
 from model.indicators import UnitCounters
+from model.numeric import clip
 from model.offices import CommandCentre, CountyDepartment, CountyOffice, Platform, TownshipOffice
 from model.regimes import make_regime
 from model.residents import Residents
@@ -122,6 +123,8 @@ class GovernanceModel(mesa.Model):
             for v in range(self.n_villages)
         ]
         self.households = sizes / s.county.household_size
+        # Each village's township's households (fixed: residents do not move), for patrols.
+        self.township_households = np.bincount(self.township_of, weights=self.households)[self.township_of]
         pop = sizes.astype(float)
         self.unit_population = np.concatenate([pop, np.bincount(self.township_of, weights=pop)])
         # The lowest threshold anyone has: no trust, and self-help never lowers it (typology).
@@ -150,10 +153,16 @@ class GovernanceModel(mesa.Model):
         self.kind_hidden = np.array([k.hidden_share for k in kinds])
         self.kind_report = np.array([k.report_prob for k in kinds] + [1.0])
         self.kind_growth = np.array([k.growth for k in kinds] + [0.0])
+        self.kind_grows = self.kind_growth > 0  # looked up daily for every open case
         self.kind_affected = np.array([k.affected for k in kinds] + [1], dtype=np.int32)
         self.kind_dispute = np.array([k.mediable or k.association == "harmony" for k in kinds])
         names = list(s.incidents.keys())
         self.kind_infrastructure = np.array([n in ("public_works", "service_request") for n in names])
+        # Incidents expected per village and kind a day before projects: fixed at build (the
+        # population does not move), so not recomputed daily. Anomie breeds disputes (typology).
+        pop = self.unit_population[: self.n_villages]
+        self.base_arrival_rates = pop[:, None] * self.kind_rate[None, :]
+        self.base_arrival_rates[:, self.kind_dispute] *= (1.0 + s.typology.anomie_disputes * self.anomie)[:, None]
 
     def _build_associations(self) -> None:
         s = self.spec
@@ -168,6 +177,14 @@ class GovernanceModel(mesa.Model):
                 for k in ASSOCIATION_KINDS
             ]
         )
+        # The chance a kind's association finds a hidden case of it daily (0 if none or off),
+        # and each village's willingness to report (apathy, typology): fixed at build, so
+        # discover_hidden_cases looks them up instead of recomputing them per case daily.
+        a = self.kind_association
+        self.kind_association_detection = np.where(
+            a >= 0, (self.association_detection * self.association_enabled)[np.maximum(a, 0)], 0.0
+        )
+        self.reporting_willingness = 1.0 - s.typology.apathy_reporting * self.apathy
         n_enabled = max(int(self.association_enabled.sum()), 1)
         purchased = np.full(
             self.n_villages, s.fiscal.purchase_of_services / s.fiscal.service_hour_price / YEAR / n_enabled
@@ -293,6 +310,12 @@ class GovernanceModel(mesa.Model):
         b = self.book
         return np.where(b.level[rows] >= TOWNSHIP, self.township_unit[b.village[rows]], b.village[rows])
 
+    def owner_at_level(self, level: int, rows: np.ndarray) -> np.ndarray:
+        """``owner_of_level`` for cases that are all on rung ``level``, as a rung's queue is:
+        the same units (village for its own rungs, township above) without a test per case."""
+        village = self.book.village[rows]
+        return self.township_unit[village] if level >= TOWNSHIP else village
+
     def bank_hours(self) -> None:
         """Split today's hours by task; bank the discretionary ones; count proof-of-work."""
         hours = self.decisions.shares * self.unit_hours[:, None]
@@ -300,24 +323,22 @@ class GovernanceModel(mesa.Model):
         cap = CREDIT_DAYS * hours
         for t in (T["stability"], T["reporting"], T["promising"]):
             self.credit[t] = np.minimum(self.credit[t] + hours[:, t], cap[:, t])
-        units = np.arange(self.n_units)
-        self.counters.add("paperwork_demand", units, self.paperwork_demand)
-        self.counters.add("paperwork_done", units, np.minimum(hours[:, T["paperwork"]], self.paperwork_demand))
-        self.counters.add("escort_demand", units, self.escort_demand)
-        self.counters.add("escort_done", units, np.minimum(hours[:, T["escort"]], self.escort_demand))
+        self.counters.add_each("paperwork_demand", self.paperwork_demand)
+        self.counters.add_each("paperwork_done", np.minimum(hours[:, T["paperwork"]], self.paperwork_demand))
+        self.counters.add_each("escort_demand", self.escort_demand)
+        self.counters.add_each("escort_done", np.minimum(hours[:, T["escort"]], self.escort_demand))
 
     # ---- incidents -----------------------------------------------------------------------
     def incidents_arise(self) -> None:
         s, rng = self.spec, self.streams["arrivals"]
         pop = self.unit_population[: self.n_villages]
-        lam = pop[:, None] * self.kind_rate[None, :]
-        lam[:, self.kind_dispute] *= (1.0 + s.typology.anomie_disputes * self.anomie)[:, None]
+        lam = self.base_arrival_rates.copy()
         per_1000 = self.projects * 1000.0 / np.maximum(pop, 1.0)
         lam[:, self.kind_infrastructure] /= (1.0 + s.fiscal.project_effect * per_1000)[:, None]
         counts = rng.poisson(lam).ravel()
-        if not counts.any():
+        if np.count_nonzero(counts) == 0:
             return
-        cell = np.repeat(np.arange(counts.size), counts)
+        cell = np.arange(counts.size).repeat(counts)  # the method: np.repeat adds a wrapper
         n_kinds = lam.shape[1]
         village, kind = (cell // n_kinds).astype(np.int32), (cell % n_kinds).astype(np.int16)
         n = len(cell)
@@ -349,17 +370,14 @@ class GovernanceModel(mesa.Model):
         if len(rows) == 0:
             return
         v, k = b.village[rows], b.kind[rows]
-        p_resident = self.kind_report[k] * (1.0 - s.typology.apathy_reporting * self.apathy[v])
+        p_resident = self.kind_report[k] * self.reporting_willingness[v]
         patrol = (
             self.grid_workers * s.grid.hours_per_day * s.grid.patrol_share
             + self.task_hours[: self.n_villages, T["patrol"]]
-            + self.task_hours[self.township_unit, T["patrol"]]
-            * self.households
-            / np.bincount(self.township_of, weights=self.households)[self.township_of]
+            + self.task_hours[self.township_unit, T["patrol"]] * self.households / self.township_households
         )
         p_grid = discovery_hazard(patrol, self.households, s.grid)[v]
-        a = self.kind_association[k]
-        p_assoc = np.where(a >= 0, (self.association_detection * self.association_enabled)[np.maximum(a, 0)], 0.0)
+        p_assoc = self.kind_association_detection[k]
         u = rng.random(len(rows))
         by_grid = u < p_grid
         by_assoc = ~by_grid & (u < p_grid + (1 - p_grid) * p_assoc)
@@ -410,13 +428,14 @@ class GovernanceModel(mesa.Model):
     def deadline_first_shares(self, level: int, rows: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
         """Share of each queue's hours today that its unit gives to deadline-first service, a
         choice the unit makes from the regime's scoring (cadres.py; Bevan & Hood 2006), capped
-        by ``cadres.deadline_first_cap``. A village's cases on the grid are on the village's
-        books, so the village's choice applies; county departments are not scored: 0."""
+        by ``cadres.deadline_first_cap``, for ``rows`` on rung ``level`` (a rung's queue). A
+        village's cases on the grid are on the village's books, so the village's choice
+        applies; county departments are not scored: 0."""
         share = np.zeros(n_groups)
         cap = self.spec.cadres.deadline_first_cap
         if level == COUNTY or cap == 0 or len(rows) == 0:
             return share
-        share[groups] = cap * self.decisions.deadline_first[self.owner_of_level(rows)]
+        share[groups] = cap * self.decisions.deadline_first[self.owner_at_level(level, rows)]
         return share
 
     def past_target(self, rows: np.ndarray) -> np.ndarray:
@@ -426,7 +445,7 @@ class GovernanceModel(mesa.Model):
     def hours_used_handling(self, level: int, rows: np.ndarray, alloc: np.ndarray) -> None:
         """Book the hours a rung worked on ``rows`` today; a village's or township's also by
         the duty (township platform, 001) of the case they served."""
-        self.stats[f"handling_hours_{LEVELS[level]}"] += float(alloc.sum())
+        self.stats[HANDLING_HOURS[level]] += float(alloc.sum())
         if level == VILLAGE or level == TOWNSHIP:
             duty = self.kind_platform[self.book.kind[rows]]
             self.cadre_duty_hours += np.bincount(duty, weights=alloc, minlength=len(PLATFORMS))
@@ -441,13 +460,14 @@ class GovernanceModel(mesa.Model):
         if self.spec.fiscal.funds_follow_tasks:  # 费随事转: the money comes with the task
             led.county("funds_follow_tasks", float(money.sum()))
             return np.ones(len(rows), dtype=bool)
-        payer = self.owner_of_level(rows)
+        payer = self.owner_at_level(level, rows)  # the rung's cases, not yet moved
         env = led.envelope[M["resolution"]]
         order = ladder_mod.stable_order(payer)
-        cum = ladder_mod.groupwise_cumsum(payer[order], money[order])
+        payer_in_order = payer[order]
+        cum = ladder_mod.groupwise_cumsum(payer_in_order, money[order])
         ok = np.empty(len(rows), dtype=bool)
-        ok[order] = cum <= env[payer[order]] + 1e-9
-        if ok.any():
+        ok[order] = cum <= env[payer_in_order] + 1e-9
+        if np.count_nonzero(ok):  # cheaper than .any() on a few cases (performance.md)
             led.draw("resolution", payer[ok], money[ok])
         return ok
 
@@ -466,9 +486,11 @@ class GovernanceModel(mesa.Model):
         relief = rules.resolution_relief * b.severity[rows] * np.where(satisfied, 1.0, rules.unsatisfied_relief)
         r.grievance[res] = np.maximum(r.grievance[res] - relief[case], 0.0)
         trust_change = np.where(satisfied, rules.trust_gain_satisfied, -rules.trust_loss_unsatisfied)
-        r.trust[res] = np.clip(r.trust[res] + trust_change[case], 0, 1)
-        on_books = (b.level[rows] >= VILLAGE) & (b.level[rows] <= TOWNSHIP)
-        units = self.owner_of_level(rows)[on_books]
+        r.trust[res] = clip(r.trust[res] + trust_change[case], 0, 1)
+        # Resolving changes states, not levels or villages: gather them once for every use below.
+        level, village = b.level[rows], b.village[rows]
+        on_books = (level >= VILLAGE) & (level <= TOWNSHIP)
+        units = np.where(level >= TOWNSHIP, self.township_unit[village], village)[on_books]  # owner_of_level
         on_books_days = (self.day - b.unit_arrived[rows])[on_books]
         timely = on_books_days <= self.response_target
         self.counters.add("resolved", units)
@@ -478,15 +500,16 @@ class GovernanceModel(mesa.Model):
         self.stats["late_days_on_books_sum"] += float(on_books_days[~timely].sum())
         self.counters.add("satisfied", units[satisfied[on_books]])
         ordinary = b.petition[rows] == 0
+        ordinary_wait = wait[ordinary]
         # np.count_nonzero: a bool .sum() costs several times more on a few cases (performance.md).
         self.stats["incidents_resolved"] += np.count_nonzero(ordinary)
-        self.stats["days_to_resolve_sum"] += float(wait[ordinary].sum())
+        self.stats["days_to_resolve_sum"] += float(ordinary_wait.sum())
         self.stats["resolved_satisfied"] += np.count_nonzero(satisfied)
         self.stats["resolved_all"] += len(rows)
-        self.stats["resolved_locally"] += np.count_nonzero(ordinary & (b.level[rows] <= ASSOCIATION))
-        levels = b.level[rows][ordinary]
+        self.stats["resolved_locally"] += np.count_nonzero(ordinary & (level <= ASSOCIATION))
+        levels = level[ordinary]
         self.resolved_by_level += np.bincount(levels, minlength=len(LEVELS))
-        self.wait_by_level += np.bincount(levels, weights=wait[ordinary], minlength=len(LEVELS))
+        self.wait_by_level += np.bincount(levels, weights=ordinary_wait, minlength=len(LEVELS))
 
     def affected(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The residents each case hurts, and for each the index of its case in ``rows``.
@@ -497,8 +520,13 @@ class GovernanceModel(mesa.Model):
         is carried by its first petitioner, weighted by ``weight``.
         """
         b = self.book
-        span = np.where(b.petition[rows] == 0, b.people[rows], 1)
-        if not (span > 1).any():
+        people = b.people[rows]
+        # Most days no case hurts more than one resident: then the span below is all ones,
+        # and one test on ``people`` spares building it (count_nonzero: cheaper than .any()).
+        if np.count_nonzero(people > 1) == 0:
+            return b.resident[rows], np.arange(len(rows))
+        span = np.where(b.petition[rows] == 0, people, 1)
+        if np.count_nonzero(span > 1) == 0:
             return b.resident[rows], np.arange(len(rows))
         return self.residents.run_from(b.resident[rows], span)
 
@@ -561,7 +589,7 @@ class GovernanceModel(mesa.Model):
             np.add.at(r.grievance, res, (rules.grievance_per_severity * b.severity[hurting] * self.weight(hurting))[case])
             # Only kinds that grow change, and cases above the cap (a returned promise) are
             # brought down to it; for the rest the update below would leave the value as it is.
-            changing = self.kind_growth[b.kind] > 0
+            changing = self.kind_grows[b.kind]
             changing |= b.severity > SEVERITY_CAP
             grow = ((b.state == OPEN) & (b.petition == 0) & changing).nonzero()[0]
             b.severity[grow] = np.minimum(b.severity[grow] * (1.0 + self.kind_growth[b.kind[grow]]), SEVERITY_CAP)
@@ -571,7 +599,7 @@ class GovernanceModel(mesa.Model):
         b = self.book
         year_end = (self.day + 1) % YEAR == 0
         closed = (b.state == RESOLVED) | (b.state == INTERCEPTED) | ((b.state == CONCEALED) & year_end)
-        if closed.any():
+        if np.count_nonzero(closed):
             rows = closed.nonzero()[0]
             self.count_mediated_disputes(rows)
             self.log.append(b, rows, self.day, satisfied=b.satisfied[rows])
@@ -638,6 +666,8 @@ from model.petitions import CREDIT_DAYS  # noqa: E402
 
 SEVERITY_CAP = 20.0
 """Severity stops growing at 20× a typical case: no grievance grows without bound."""
+HANDLING_HOURS = tuple(f"handling_hours_{lv}" for lv in LEVELS)
+"""The stat each rung's handling hours are booked to, by level (no string built per call)."""
 NEUTRAL_ZERO = {"petition_rate", "skip_level_rate", "collective_petitions", "concealment_detected_share"}
 STAT_NAMES = (
     "incidents_total",
