@@ -9,6 +9,9 @@ bit-identical, signed zeros included (docs/performance.md).
 
 from __future__ import annotations
 
-from numpy._core.umath import clip  # the ufunc itself (numpy 1.26 and 2.x both have this path)
+try:  # the ufunc itself; a private path, so fall back to the older one if it moves
+    from numpy._core.umath import clip
+except ImportError:  # pragma: no cover - numpy releases without the numpy._core shim
+    from numpy.core.umath import clip
 
 __all__ = ["clip"]
