@@ -308,7 +308,11 @@ class GovernanceModel(mesa.Model):
 
     def owner_of_level(self, rows: np.ndarray) -> np.ndarray:
         b = self.book
-        return np.where(b.level[rows] >= TOWNSHIP, self.township_unit[b.village[rows]], b.village[rows])
+        return self.owner_from(b.level[rows], b.village[rows])
+
+    def owner_from(self, level: np.ndarray, village: np.ndarray) -> np.ndarray:
+        """``owner_of_level`` from the cases' levels and villages, where they are gathered already."""
+        return np.where(level >= TOWNSHIP, self.township_unit[village], village)
 
     def owner_at_level(self, level: int, rows: np.ndarray) -> np.ndarray:
         """``owner_of_level`` for cases that are all on rung ``level``, as a rung's queue is:
@@ -490,7 +494,7 @@ class GovernanceModel(mesa.Model):
         # Resolving changes states, not levels or villages: gather them once for every use below.
         level, village = b.level[rows], b.village[rows]
         on_books = (level >= VILLAGE) & (level <= TOWNSHIP)
-        units = np.where(level >= TOWNSHIP, self.township_unit[village], village)[on_books]  # owner_of_level
+        units = self.owner_from(level, village)[on_books]
         on_books_days = (self.day - b.unit_arrived[rows])[on_books]
         timely = on_books_days <= self.response_target
         self.counters.add("resolved", units)
@@ -523,12 +527,11 @@ class GovernanceModel(mesa.Model):
         people = b.people[rows]
         # Most days no case hurts more than one resident: then the span below is all ones,
         # and one test on ``people`` spares building it (count_nonzero: cheaper than .any()).
-        if np.count_nonzero(people > 1) == 0:
-            return b.resident[rows], np.arange(len(rows))
-        span = np.where(b.petition[rows] == 0, people, 1)
-        if np.count_nonzero(span > 1) == 0:
-            return b.resident[rows], np.arange(len(rows))
-        return self.residents.run_from(b.resident[rows], span)
+        if np.count_nonzero(people > 1):
+            span = np.where(b.petition[rows] == 0, people, 1)
+            if np.count_nonzero(span > 1):
+                return self.residents.run_from(b.resident[rows], span)
+        return b.resident[rows], np.arange(len(rows))
 
     def weight(self, rows: np.ndarray) -> np.ndarray:
         """How many residents' worth of grievance one affected resident carries: a collective
