@@ -30,8 +30,8 @@ PETITION_KIND_NAME = "petition"
 
 FIELDS: dict[str, type] = {
     "id": np.int64,
-    "kind": np.int16,
-    "village": np.int32,
+    "kind": np.intp,
+    "village": np.intp,
     "resident": np.int64,
     "people": np.int32,  # >1 for a collective petition 群体性上访
     "severity": np.float64,

@@ -87,11 +87,11 @@ class Residents:
         size, so it wraps at most once; the village arithmetic is done per run, not per
         resident (an overloaded county has ~100k open cases, some hurting 30 residents)."""
         # Array methods, not np.repeat / np.cumsum: the same kernels without a Python wrapper
-        # each, on the few cases of a day.
+        # each, on the few cases of a day. Most runs are one resident long, so every entry
+        # starts as its run's first resident, and only the entries of longer runs get their
+        # offset (an overloaded county repeats ~100k cases a day, a few hundred of them long).
         case = np.arange(len(first)).repeat(span)
-        starts = span.cumsum() - span
-        res = first[case] + (np.arange(len(case)) - starts[case])
-        # Only a run of more than one resident can pass its village's end; most cases hurt one.
+        res = first.repeat(span)
         multi = (span > 1).nonzero()[0]
         if len(multi) == 0:
             return res, case
@@ -101,8 +101,14 @@ class Residents:
         multi_span = span[multi]
         if np.count_nonzero(multi_span > size):
             raise ValueError("a run of residents is longer than its village")
-        run = np.arange(len(multi)).repeat(multi_span)  # the multi run of each of its entries
-        entries = starts[multi][run] + (np.arange(len(run)) - (multi_span.cumsum() - multi_span)[run])
+        # Where each long run starts in ``res``: its case's index plus the extra entries of
+        # the long runs before it (runs of one add none).
+        extra = (multi_span - 1).cumsum()
+        starts = multi + (extra - (multi_span - 1))
+        run = np.arange(len(multi)).repeat(multi_span)  # the long run of each of its entries
+        offset = np.arange(len(run)) - (multi_span.cumsum() - multi_span)[run]
+        entries = starts[run] + offset
+        res[entries] += offset
         wrapped = res[entries] >= end[run]
         res[entries[wrapped]] -= size[run[wrapped]]
         return res, case
