@@ -200,7 +200,7 @@ def stuck_cases(m: GovernanceModel, levels: tuple[int, ...]) -> np.ndarray:
     # logical_or.reduce, which first stacks them into a new array (np.isin costs 10x more).
     wanted = np.zeros(len(LEVELS), dtype=bool)
     wanted[list(levels)] = True
-    mask = (b.state == OPEN) & b.known & (b.petition == 0) & wanted[b.level]
+    mask = (b.state == OPEN) & b.known & (b.petition == 0) & wanted.take(b.level)
     mask &= (m.day - b.unit_arrived) >= m.response_target
     return mask.nonzero()[0]
 

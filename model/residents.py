@@ -40,7 +40,7 @@ class Residents:
         """Draw a population: ``village_sizes[v]`` residents in village v."""
         n = int(village_sizes.sum())
         county, rules = scenario.county, scenario.residents
-        village = np.repeat(np.arange(len(village_sizes), dtype=np.int32), village_sizes)
+        village = np.repeat(np.arange(len(village_sizes), dtype=np.intp), village_sizes)
         origin = (rng.random(n) < county.migrant_share).astype(np.int8)
         age_p = np.array([county.age_mix.get(a, 0.0) for a in AGE_GROUPS])
         age_group = rng.choice(len(AGE_GROUPS), size=n, p=age_p / age_p.sum()).astype(np.int8)
@@ -90,6 +90,7 @@ class Residents:
         # each, on the few cases of a day. Most runs are one resident long, so every entry
         # starts as its run's first resident, and only the entries of longer runs get their
         # offset (an overloaded county repeats ~100k cases a day, a few hundred of them long).
+        span = span.astype(np.intp, copy=False)  # repeat counts by any other type cost 3x
         case = np.arange(len(first)).repeat(span)
         res = first.repeat(span)
         multi = (span > 1).nonzero()[0]
