@@ -186,12 +186,14 @@ def queue_heads(
     ahead = ahead_by_day(groups, arrived, n_groups)
     if ahead is None:
         return None
-    slack = 1e-6 * (1.0 + capacity[groups])
+    hours = capacity[groups]
+    slack = 1e-6 * (1.0 + hours)
+    reach = hours + slack
     if not deadline_share.any():
-        return ((ahead(need) < capacity[groups] + slack) | (need <= 1e-9)).nonzero()[0]
+        return ((ahead(need) < reach) | (need <= 1e-9)).nonzero()[0]
     on_time = np.where(late, 0.0, need)
     ahead_on_time, ahead_late = ahead(on_time), ahead(need - on_time)
-    head = (ahead_on_time + ahead_late < capacity[groups] + slack) | (need <= 1e-9)
+    head = (ahead_on_time + ahead_late < reach) | (need <= 1e-9)
     part = (capacity * deadline_share)[groups] + slack
     on_time_total = np.bincount(groups, weights=on_time, minlength=n_groups)[groups]
     head |= np.where(late, on_time_total + ahead_late, ahead_on_time) < part

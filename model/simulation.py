@@ -414,7 +414,7 @@ class GovernanceModel(mesa.Model):
     def handling_queues(self, level: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Queue of each case at a level, and each queue's handling hours today."""
         b, s = self.book, self.spec
-        v = b.village[rows].astype(np.int64)
+        v = b.village[rows].astype(np.int64, copy=False)  # intp already: no copy
         handling = self.task_hours[:, T["handling"]]
         if level == VILLAGE:
             return v, handling[: self.n_villages]
