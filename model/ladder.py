@@ -319,11 +319,11 @@ class Ladder:
         # mediation, a finished case its unit cannot pay for) waits for tomorrow on the next.
         level_now = b.level.copy()
         self.serve_associations((ready & mediated).nonzero()[0])
-        # The cases each rung may close, split by rung from one list (same rows, same order).
-        rows = (ready & (authority <= level_now)).nonzero()[0]
-        rung = level_now[rows]
+        # The cases each rung may close, one mask per rung over the book: cheaper than
+        # splitting one list of them, which in an overloaded county holds ~100k cases.
+        servable = ready & (authority <= level_now)
         for level in (VILLAGE, GRID, TOWNSHIP, COUNTY):
-            self.serve_level(level, rows[rung == level])
+            self.serve_level(level, (servable & (level_now == level)).nonzero()[0])
         self.residents_go_higher()
 
     def residents_go_higher(self) -> None:
@@ -331,12 +331,12 @@ class Ladder:
         (001, 002: unresolved matters are carried upward); distrust shortens patience."""
         m, b = self.m, self.m.book
         low = (b.state == OPEN) & b.known & (b.level >= ASSOCIATION) & (b.level <= GRID) & (b.petition == 0)
+        # Patience is at least half of patience_days (trust >= 0): only cases older than that
+        # need their resident's trust looked up, a few of an overloaded county's many.
+        low &= (m.day - b.arrived) > 0.5 * m.spec.residents.patience_days
         rows = low.nonzero()[0]
         if len(rows) == 0:
             return
-        # Patience is at least half of patience_days (trust >= 0): only cases older than that
-        # need their resident's trust looked up, a few of an overloaded county's many.
-        rows = rows[(m.day - b.arrived[rows]) > 0.5 * m.spec.residents.patience_days]
         patience = m.spec.residents.patience_days * (0.5 + m.residents.trust[b.resident[rows]])
         waited = (m.day - b.arrived[rows]) > patience
         # Cases whose work is done but await money are the unit's to refer, not the resident's.
