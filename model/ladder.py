@@ -154,7 +154,7 @@ def ahead_by_day(groups: np.ndarray, days: np.ndarray, n_groups: int) -> Callabl
     span = int(days.max()) - first_day + 1
     if n_groups * span > 8 * len(groups):
         return None
-    cell = groups.astype(np.int64) * span + (days - first_day)
+    cell = groups.astype(np.int64, copy=False) * span + (days - first_day)
 
     def ahead(weights: np.ndarray | None = None) -> np.ndarray:
         per_day = np.bincount(cell, weights=weights, minlength=n_groups * span).reshape(n_groups, span)
