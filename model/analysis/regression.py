@@ -10,9 +10,10 @@ readable JSON file (``regression/baseline.json``) with the code version, date an
 1. *exact*: fingerprints (SHA-256 of the summary and the daily series) of the first seeds'
    runs. Any change of the random stream or of arithmetic breaks them; they only *inform*.
 2. *statistical*, which decides: for every metric and every regime effect, a permutation
-   Anderson-Darling test (the distribution across seeds) and a permutation Welch test (the
-   mean), Holm-corrected together at family-wise error α = 1 %; equivalence within a domain
-   margin (TOST) and Benjamini-Hochberg q-values are reported beside them.
+   Anderson-Darling test (the distribution across seeds) and a paired sign-flip test (the
+   mean, seed by seed), Holm-corrected together at family-wise error α = 1 %; equivalence
+   within a domain margin (TOST), Benjamini-Hochberg q-values and an unpaired permutation
+   Welch p-value are reported beside them.
 
 The method, and why its false-alarm rate is at most α, is in ``docs/regression.md``.
 In a notebook::

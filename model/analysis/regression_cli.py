@@ -105,7 +105,7 @@ def add_regress_command(sub: argparse._SubParsersAction) -> None:
         "regress",
         help="check that the model's statistics match the stored baseline (exit 1 on a regression)",
         description="Re-run the reference suite and compare every key metric and regime effect with the "
-        "baseline: permutation Anderson-Darling and Welch tests, Holm family-wise error 1%, equivalence "
+        "baseline: a permutation Anderson-Darling test and a paired sign-flip test of the mean, Holm family-wise error 1%, equivalence "
         "margins, exact fingerprints. See docs/regression.md.",
     )
     p.add_argument("--update", action="store_true", help="rewrite the baseline from the current code (needs --reason)")
