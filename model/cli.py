@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from model.scenario import ScenarioError, load_scenario, parse_override, read_yaml
+from model.scenario import MAX_YEARS, ScenarioError, load_scenario, parse_override, read_yaml
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -294,6 +294,9 @@ def cmd_resident(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, _with_options(args))
     _at_least_one(args.days, "--days")
+    longest = MAX_YEARS * 365
+    if args.days > longest:
+        raise BadInput(f"--days {args.days}: allowed: 1..{longest} ({MAX_YEARS} years, the longest a scenario runs)")
     model = GovernanceModel(scenario, seed=scenario.seed)
     if not 0 <= args.id < len(model.residents):  # before spending the run on it
         raise BadInput(

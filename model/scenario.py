@@ -31,6 +31,9 @@ PLATFORMS = ("governance", "market", "enforcement", "services")
 """The township's four platforms 四个平台 (001): comprehensive governance, market
 supervision, comprehensive law enforcement, convenience services."""
 
+MAX_YEARS = 50
+"""The longest horizon a run may simulate, in years."""
+
 ASSOCIATION_KINDS = ("harmony", "elderly", "environment")
 """Cixi's three associations (000): harmony-promotion 和谐促进会, elderly 老年人协会,
 environmental volunteers 环保志愿者协会."""
@@ -65,6 +68,14 @@ INDICATORS = (
 """Indicators an assessment regime may score, always on *reported* values. The four rates
 are Beicai's (002); petition rates are per 10,000 residents per year; proof_of_work and
 inspection_score are the share of demanded paperwork / escort hours actually done (001)."""
+
+
+def shares_sum_to_one(mix: dict[str, float]) -> dict[str, float]:
+    """A mix of shares: none negative, summing to 1."""
+    total = sum(mix.values())
+    if any(v < 0 for v in mix.values()) or abs(total - 1.0) > 1e-6:
+        raise ValueError(f"shares must be non-negative and sum to 1 (got {total:g})")
+    return mix
 
 
 class ScenarioError(ValueError):
@@ -244,10 +255,7 @@ class CountySpec(_Strict):
     @field_validator("age_mix", "typology_mix")
     @classmethod
     def _sums_to_one(cls, mix: dict[str, float]) -> dict[str, float]:
-        total = sum(mix.values())
-        if any(v < 0 for v in mix.values()) or abs(total - 1.0) > 1e-6:
-            raise ValueError(f"shares must be non-negative and sum to 1 (got {total:g})")
-        return mix
+        return shares_sum_to_one(mix)
 
 
 class ResidentRules(_Strict):
@@ -385,11 +393,20 @@ class TownshipRules(_Strict):
     silo_delay_days: int = Field(2, ge=0, le=30, description="Days to reach the right office without one.")
     platform_shares: dict[Literal["governance", "market", "enforcement", "services"], float] = Field(
         default_factory=lambda: {"governance": 0.35, "market": 0.15, "enforcement": 0.25, "services": 0.25},
-        description="Share of township handling hours on each platform.",
+        description="Share of township handling hours on each platform (all four, summing to 1).",
     )
     county_hours_per_day: float = Field(
         400, gt=0, description="County departments' handling hours per day per 100k residents."
     )
+
+    @field_validator("platform_shares")
+    @classmethod
+    def _every_platform(cls, shares: dict[str, float]) -> dict[str, float]:
+        """Every platform needs its share: township and county hours are split over all four."""
+        missing = [p for p in PLATFORMS if p not in shares]
+        if missing:
+            raise ValueError(f"missing platform(s) {', '.join(missing)}; give a share for each of {', '.join(PLATFORMS)}")
+        return shares_sum_to_one(shares)
 
 
 ACTIONS = {
@@ -672,7 +689,7 @@ class StaffingRules(_Strict):
 class Scenario(_Strict):
     name: str = Field(..., min_length=1, description="Scenario name, used in outputs.")
     description: str = Field("", description="What this scenario is for.")
-    years: float = Field(3, gt=0, le=50, description="Simulated years (one step = one day; at least one day, 1/365).")
+    years: float = Field(3, gt=0, le=MAX_YEARS, description="Simulated years (one step = one day; at least one day, 1/365).")
     seed: int = Field(1, ge=0, description="Default seed when none is given on the command line.")
     county: CountySpec = Field(default_factory=CountySpec)
     typology: TypologyRules = Field(default_factory=TypologyRules)

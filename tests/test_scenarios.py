@@ -64,6 +64,18 @@ BAD = {
     ),
     # A horizon under one day ran no day and reported the rates of an empty run as 0.
     "shorter_than_a_day.yaml": ("name: x\nyears: 0.001\n", "field 'years'", "one day"),
+    # The platform shares were not checked: a missing platform crashed the run with a
+    # KeyError, and negative shares or shares summing past 1 ran.
+    "missing_platform.yaml": (
+        "name: x\ntownship:\n  platform_shares: {governance: 0.4, market: 0.2, enforcement: 0.4}\n",
+        "township.platform_shares",
+        "missing platform(s) services",
+    ),
+    "negative_platform_share.yaml": (
+        "name: x\ntownship:\n  platform_shares: {governance: 0.6, market: -0.1, enforcement: 0.25, services: 0.25}\n",
+        "township.platform_shares",
+        "non-negative and sum to 1",
+    ),
     # A check across tables used to name the field '(top level)'.
     "unknown_devolved_kind.yaml": (
         "name: x\nstaffing:\n  devolved_kinds: [nope]\n",
@@ -310,8 +322,10 @@ def test_an_override_into_a_mapping_changes_one_entry_and_keeps_the_defaults():
         (["compare", str(SCENARIOS / "demo.yaml")], "two or more scenario files"),
         (["compare", str(SCENARIOS / "demo.yaml"), str(SCENARIOS / "demo.yaml")], "both named 'demo'"),
         (["resident", str(SCENARIOS / "demo.yaml"), "99999999"], "allowed: 0.."),
+        # It simulated 274 years of the demo before answering.
+        (["resident", str(SCENARIOS / "demo.yaml"), "5", "--days", "100000"], "allowed: 1..18250"),
     ],
-    ids=["compare-one", "compare-same-name", "resident-out-of-range"],
+    ids=["compare-one", "compare-same-name", "resident-out-of-range", "resident-days-past-50-years"],
 )
 def test_commands_refuse_arguments_they_cannot_use_before_running(args, says, capsys):
     # Each of these ran the model first and then crashed with a traceback.
