@@ -165,6 +165,19 @@ def test_dashboard_command_refuses_a_missing_scenario_with_exit_2(capsys):
     assert "no/such.yaml" in capsys.readouterr().err
 
 
+def test_dashboard_command_refuses_a_taken_port_or_unknown_host_before_serving(capsys):
+    # Solara printed the address as served, then failed with exit status 3.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["dashboard", "scenarios/demo.yaml", "--port", str(port)]) == 2
+        err = capsys.readouterr().err
+        assert f"--port {port}" in err and "a free port" in err
+    assert main(["dashboard", "scenarios/demo.yaml", "--host", "no-such-host.invalid"]) == 2
+    assert "--host no-such-host.invalid" in capsys.readouterr().err
+
+
 # ---- the page in a real browser -------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,23 @@ def serve(
     return subprocess.Popen(solara_command(port, host, open_browser), env=dashboard_env(scenario))
 
 
+def listenable(host: str, port: int) -> None:
+    """Refuse a host that does not resolve or a port already taken, before the server starts:
+    Solara would print the address as served and then fail with exit status 3."""
+    from model.cli import BadInput
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except OSError as err:
+        raise BadInput(f"--host {host}: {err.strerror or err}; allowed: a name or address of this machine") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does: TIME_WAIT is no obstacle
+        try:
+            probe.bind(address)
+        except OSError as err:
+            raise BadInput(f"--port {port} on {host}: {err.strerror or err}; allowed: a free port (--port N)") from None
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from model.cli import BadInput
     from model.dashboard.assets import ensure_offline_assets
@@ -59,6 +77,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     build_scenario(args.scenario, **start)
     if not 0 < args.port < 65536:
         raise BadInput(f"--port {args.port}: expected 1-65535")
+    listenable(args.host, args.port)
     if args.fetch_assets:
         try:
             added = ensure_offline_assets()
