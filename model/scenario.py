@@ -930,6 +930,8 @@ def _problem(err: yaml.YAMLError) -> str:
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """A scenario, experiment or fact file as data; anything unreadable is one ScenarioError line."""
     path = Path(path)
+    if path.is_dir():
+        raise ScenarioError(f"{path}: is a folder; allowed: a YAML file")
     if not path.is_file():
         raise ScenarioError(f"{path}: no such file")
     try:
@@ -969,6 +971,8 @@ def resolve_extends(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     parent_path = (path.parent / parent).resolve()
     if parent_path in seen:
         raise ScenarioError(f"{path}: field 'extends': circular reference to {parent}")
+    if not parent_path.is_file():
+        raise ScenarioError(f"{path}: field 'extends': {parent_path}: no such file; allowed: a scenario file, relative to this one")
     return deep_merge(resolve_extends(parent_path, (*seen, path.resolve())), data)
 
 

@@ -76,6 +76,8 @@ BAD = {
         "township.platform_shares",
         "non-negative and sum to 1",
     ),
+    # The message named only the missing parent, not the file that refers to it.
+    "extends_missing.yaml": ("name: x\nextends: nowhere.yaml\n", "field 'extends'", "no such file"),
     # A check across tables used to name the field '(top level)'.
     "unknown_devolved_kind.yaml": (
         "name: x\nstaffing:\n  devolved_kinds: [nope]\n",
@@ -322,10 +324,11 @@ def test_an_override_into_a_mapping_changes_one_entry_and_keeps_the_defaults():
         (["compare", str(SCENARIOS / "demo.yaml")], "two or more scenario files"),
         (["compare", str(SCENARIOS / "demo.yaml"), str(SCENARIOS / "demo.yaml")], "both named 'demo'"),
         (["resident", str(SCENARIOS / "demo.yaml"), "99999999"], "allowed: 0.."),
+        (["validate", str(SCENARIOS)], "is a folder; allowed: a YAML file"),  # it said "no such file"
         # It simulated 274 years of the demo before answering.
         (["resident", str(SCENARIOS / "demo.yaml"), "5", "--days", "100000"], "allowed: 1..18250"),
     ],
-    ids=["compare-one", "compare-same-name", "resident-out-of-range", "resident-days-past-50-years"],
+    ids=["compare-one", "compare-same-name", "resident-out-of-range", "folder-as-file", "resident-days-past-50-years"],
 )
 def test_commands_refuse_arguments_they_cannot_use_before_running(args, says, capsys):
     # Each of these ran the model first and then crashed with a traceback.
