@@ -374,13 +374,23 @@ def _optional_registrars() -> list[Registrar]:
     return regs
 
 
+class WholeOptions(argparse.ArgumentParser):
+    """A parser that takes options only as spelt in full: with argparse's default
+    abbreviations, ``compare --seed 3`` meant ``--seeds 3`` and ``regress --seed 5`` meant
+    ``--seed-offset 5``, silently."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = WholeOptions(
         prog="run.py",
         description="Grass-roots governance simulator: villages, cadres, associations, grids, "
         "townships and county offices under an assessment regime.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=WholeOptions)
     _add_core(sub)
     for register in _optional_registrars():
         try:

@@ -388,3 +388,22 @@ def test_scenario_json_records_the_regime_parameters_in_force(tmp_path):
     assert main(["run", str(first / "scenario.json"), "--out", str(again)]) == 0
     for name in ("summary.json", "scenario.json"):
         assert (first / name).read_bytes() == (again / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compare", str(SCENARIOS / "demo.yaml"), str(SCENARIOS / "veto.yaml"), "--seed", "3"],
+        ["regress", "--seed", "5"],
+    ],
+    ids=["compare-seed-is-not-seeds", "regress-seed-is-not-seed-offset"],
+)
+def test_an_abbreviated_option_is_refused_not_guessed(args, capsys):
+    # argparse took '--seed 3' for '--seeds 3' (three replications) and '--seed 5' for
+    # '--seed-offset 5' without a word.
+    from model.cli import build_parser
+
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(args)
+    assert stop.value.code == 2
+    assert "unrecognized arguments: --seed" in capsys.readouterr().err

@@ -131,7 +131,9 @@ def _report(outdir: Path, dest: Path | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m model.sweep sweep|report ...`: the two commands without run.py."""
-    parser = argparse.ArgumentParser(prog="python -m model.sweep")
-    add_sweep_commands(parser.add_subparsers(dest="command", required=True))
+    from model.cli import WholeOptions
+
+    parser = WholeOptions(prog="python -m model.sweep")
+    add_sweep_commands(parser.add_subparsers(dest="command", required=True, parser_class=WholeOptions))
     args = parser.parse_args(argv)
     return args.func(args)
