@@ -423,6 +423,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print(
+            "error: out of memory: this run needs more than the machine has; a smaller county, lower "
+            "incident rates or a shorter horizon need less",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -102,7 +102,9 @@ def _fraction(default: float, description: str) -> Any:
 
 
 class IncidentKind(_Strict):
-    rate: float = Field(..., ge=0, description="Arrivals per 1,000 residents per year.")
+    rate: float = Field(
+        ..., ge=0, le=365_000, description="Arrivals per 1,000 residents per year (at most one a resident a day)."
+    )
     severity: float = Field(1.0, gt=0, description="Mean initial severity (grievance units).")
     hours: float = Field(..., gt=0, description="Mean work hours to resolve.")
     money: float = Field(0.0, ge=0, description="Mean money (yuan) needed to resolve.")

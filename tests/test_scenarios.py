@@ -325,10 +325,12 @@ def test_an_override_into_a_mapping_changes_one_entry_and_keeps_the_defaults():
         (["compare", str(SCENARIOS / "demo.yaml"), str(SCENARIOS / "demo.yaml")], "both named 'demo'"),
         (["resident", str(SCENARIOS / "demo.yaml"), "99999999"], "allowed: 0.."),
         (["validate", str(SCENARIOS)], "is a folder; allowed: a YAML file"),  # it said "no such file"
+        # A rate of 1e9 ran until numpy could not allocate the day's arrivals.
+        (["validate", str(SCENARIOS / "demo.yaml"), "--set", "incidents.labour_wage.rate=1e9"], "less than or equal to 365000"),
         # It simulated 274 years of the demo before answering.
         (["resident", str(SCENARIOS / "demo.yaml"), "5", "--days", "100000"], "allowed: 1..18250"),
     ],
-    ids=["compare-one", "compare-same-name", "resident-out-of-range", "folder-as-file", "resident-days-past-50-years"],
+    ids=["compare-one", "compare-same-name", "resident-out-of-range", "folder-as-file", "absurd-rate", "resident-days-past-50-years"],
 )
 def test_commands_refuse_arguments_they_cannot_use_before_running(args, says, capsys):
     # Each of these ran the model first and then crashed with a traceback.
@@ -407,3 +409,14 @@ def test_an_abbreviated_option_is_refused_not_guessed(args, capsys):
         build_parser().parse_args(args)
     assert stop.value.code == 2
     assert "unrecognized arguments: --seed" in capsys.readouterr().err
+
+
+def test_running_out_of_memory_is_one_line_not_a_traceback(monkeypatch, capsys):
+    import model.cli as cli
+
+    def too_big(args):
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "cmd_run", too_big)
+    assert cli.main(["run", str(SCENARIOS / "demo.yaml")]) == 1
+    assert _one_error_line(capsys).startswith("error: out of memory")
