@@ -752,7 +752,7 @@ def _table_default(data: dict[str, Any], path: list[str]) -> dict[str, Any]:
     for key in path:
         if node is RegimeSpec:
             name = (data.get("regime") or {}).get("name", RegimeSpec.model_fields["name"].default)
-            node = REGIMES[name].Params if name in REGIMES else None
+            node = REGIMES[name].Params if isinstance(name, str) and name in REGIMES else None
         if isinstance(node, type) and issubclass(node, BaseModel):
             field = node.model_fields.get(key)
             if field is None:
