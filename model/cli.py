@@ -24,7 +24,15 @@ class BadInput(Exception):
 
 
 def _overrides(pairs: list[str] | None) -> dict[str, Any]:
-    return dict(parse_override(p) for p in (pairs or []))
+    """The --set overrides; a field set twice is refused, as a scenario file's duplicate
+    keys are (the last would win silently and the command line would not say what ran)."""
+    overrides: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, value = parse_override(pair)
+        if key in overrides:
+            raise BadInput(f"--set {key}: given twice; allowed: each field once")
+        overrides[key] = value
+    return overrides
 
 
 def _with_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -33,6 +41,8 @@ def _with_options(args: argparse.Namespace) -> dict[str, Any]:
     overrides = _overrides(args.set)
     for name in ("years", "seed"):
         if getattr(args, name, None) is not None:
+            if name in overrides:
+                raise BadInput(f"--{name} and --set {name}: given twice; allowed: one of them")
             overrides[name] = getattr(args, name)
     return overrides
 
