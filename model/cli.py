@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from model.scenario import MAX_YEARS, ScenarioError, load_scenario, parse_override, read_yaml
+from model.scenario import MAX_YEARS, ScenarioError, file_kind, load_scenario, parse_override, read_yaml
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -193,24 +193,11 @@ def _interval(row: Any, seeds: int) -> str:
     return "[n/a: one seed]" if seeds < 2 else f"[{row.ci_low:+,.3f}, {row.ci_high:+,.3f}]"
 
 
-def file_kind(data: object) -> str:
-    """What a YAML file is, from its top-level keys: a validation fact names its ``claims``,
-    an experiment its ``sweep``, a calibration to the essays its ``targets``; anything else is
-    read as a scenario."""
-    if isinstance(data, dict) and "claims" in data:
-        return "validation fact"
-    if isinstance(data, dict) and "sweep" in data:
-        return "experiment"
-    if isinstance(data, dict) and "targets" in data:
-        return "calibration"
-    return "scenario"
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a scenario, experiment, validation-fact or calibration file without running anything."""
     kind = file_kind(read_yaml(args.scenario))
     if kind != "scenario" and args.set:
-        raise BadInput(f"{args.scenario}: --set applies to scenario files; this is an {kind} file")
+        raise BadInput(f"{args.scenario}: --set applies to scenario files; this is {'an' if kind[0] in 'aeiou' else 'a'} {kind} file")
     if kind == "experiment":
         print(f"{args.scenario}: valid experiment {_experiment_size(args.scenario)}")
     elif kind == "validation fact":

@@ -960,6 +960,19 @@ def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def file_kind(data: object) -> str:
+    """What a YAML file is, from its top-level keys: a validation fact names its ``claims``,
+    an experiment its ``sweep``, a calibration to the essays its ``targets``; anything else is
+    read as a scenario."""
+    if isinstance(data, dict) and "claims" in data:
+        return "validation fact"
+    if isinstance(data, dict) and "sweep" in data:
+        return "experiment"
+    if isinstance(data, dict) and "targets" in data:
+        return "calibration"
+    return "scenario"
+
+
 def resolve_extends(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a scenario, merging it over the file its ``extends:`` names (relative to it)."""
     data = read_yaml(path)
@@ -981,4 +994,13 @@ def resolve_extends(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
     """Load a scenario file (following ``extends:``), apply overrides, validate."""
     data = resolve_extends(Path(path))
+    kind = file_kind(data)
+    if kind != "scenario":
+        run_it = {
+            "experiment": f"python run.py sweep {path}",
+            "validation fact": f"python run.py validate-model --dir {Path(path).parent} --facts {data.get('id')}",
+            "calibration": "python run.py calibrate-essays",
+        }[kind]
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise ScenarioError(f"{path}: {article} {kind} file, not a scenario; allowed: a scenario file; run it with: {run_it}")
     return scenario_from_dict(apply_overrides(data, overrides), source=str(path))

@@ -327,6 +327,8 @@ def test_an_override_into_a_mapping_changes_one_entry_and_keeps_the_defaults():
         (["validate", str(SCENARIOS)], "is a folder; allowed: a YAML file"),  # it said "no such file"
         # A rate of 1e9 ran until numpy could not allocate the day's arrivals.
         (["validate", str(SCENARIOS / "demo.yaml"), "--set", "incidents.labour_wage.rate=1e9"], "less than or equal to 365000"),
+        # It said "field 'scenario': unknown field", not which kind of file it was given.
+        (["run", str(ROOT / "experiments" / "duty_weights.yaml")], "an experiment file, not a scenario"),
         # The last of two values won silently, unlike a scenario file's duplicate keys.
         (["validate", str(SCENARIOS / "demo.yaml"), "--set", "years=1", "--set", "years=2"], "given twice"),
         (["run", str(SCENARIOS / "demo.yaml"), "--set", "seed=1", "--seed", "2"], "given twice"),
@@ -336,7 +338,7 @@ def test_an_override_into_a_mapping_changes_one_entry_and_keeps_the_defaults():
         # It simulated 274 years of the demo before answering.
         (["resident", str(SCENARIOS / "demo.yaml"), "5", "--days", "100000"], "allowed: 1..18250"),
     ],
-    ids=["compare-one", "compare-same-name", "resident-out-of-range", "folder-as-file", "absurd-rate", "set-twice", "set-and-option", "regime-name-not-a-string", "resident-days-past-50-years"],
+    ids=["compare-one", "compare-same-name", "resident-out-of-range", "folder-as-file", "absurd-rate", "experiment-as-scenario", "set-twice", "set-and-option", "regime-name-not-a-string", "resident-days-past-50-years"],
 )
 def test_commands_refuse_arguments_they_cannot_use_before_running(args, says, capsys):
     # Each of these ran the model first and then crashed with a traceback.
