@@ -209,6 +209,8 @@ def test_interrupted_sweep_resumes_to_the_store_of_an_uninterrupted_run(
         {"kind": "paired", "arm": "regime.name", "baseline": "consultative"}]},
      "analyses.0.baseline"),
     ("missing scenario file", {"scenario": "no/such/scenario.yaml"}, "scenario"),
+    # Under a day, every run ran no day at all and was recorded as finished, its metrics 0.
+    ("horizon shorter than one day", {"years": 0.0001}, "years"),
     # 400 × 400 points: refused from the value counts, not by a traceback from the design
     # after every one of the 800 values has been checked against the scenario.
     ("grid over the size limit", {"sweep": {"method": "grid", "parameters": {

@@ -16,11 +16,19 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from model.fiscal import COUNTY_PURPOSES, SPENDING_PURPOSES
 from model.incidents import STATES as INCIDENT_STATES
-from model.scenario import LEVELS, PLATFORMS, TASKS, ScenarioError, load_scenario, read_yaml
+from model.scenario import (
+    LEVELS,
+    PLATFORMS,
+    TASKS,
+    ScenarioError,
+    at_least_one_day,
+    load_scenario,
+    read_yaml,
+)
 
 SWEEP_METHODS = ("grid", "random", "bayes")
 """Search methods of the W&B sweep engine (``sweeps`` package)."""
@@ -269,8 +277,8 @@ class Experiment(_Strict):
                       description="Used as the default output directory name.")
     description: str = ""
     scenario: str = Field(..., description="Base scenario file, relative to this file.")
-    years: float | None = Field(None, gt=0, le=50, description="Horizon; default: the "
-                                "scenario's own.")
+    years: float | None = Field(None, gt=0, le=50, description="Horizon, at least one day "
+                                "(1/365); default: the scenario's own.")
     seed: int = Field(..., ge=0, description="Root of every seed of the experiment.")
     replications: int = Field(..., ge=1, le=10_000, description="Runs per configuration, "
                               "with the same seeds in every configuration.")
@@ -286,6 +294,12 @@ class Experiment(_Strict):
     analyses: list[Analysis] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict, description="Reader-facing names of "
                                    "parameters, metrics and values, for figures.")
+
+    @field_validator("years")
+    @classmethod
+    def _at_least_one_day(cls, years: float | None) -> float | None:
+        # The scenario's own rule: a shorter horizon ran no day and recorded zeros as results.
+        return years if years is None else at_least_one_day(years)
 
     _source: Path | None = PrivateAttr(default=None)
     _origin: str = PrivateAttr(default="<experiment>")
@@ -418,6 +432,8 @@ def _describe(err: ValidationError, source: str) -> str:
             what += f"; allowed: {', '.join(allowed)}"
     elif first["type"] == "missing":
         what = "required field is missing"
+    elif first["type"] == "value_error":  # a validator of ours: says what it got and allows
+        what = first["msg"].removeprefix("Value error, ")
     else:
         what = first["msg"]
         if "input" in first and not isinstance(first["input"], dict | list):
