@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from model.atomic import TEMPORARY_PATTERN
-from model.sweep import RunStore, load_experiment, run_experiment
+from model.sweep import ExperimentError, RunStore, experiment_from_dict, load_experiment, run_experiment
 from model.sweep.cli import main as sweep_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,6 +211,13 @@ def test_interrupted_sweep_resumes_to_the_store_of_an_uninterrupted_run(
     ("missing scenario file", {"scenario": "no/such/scenario.yaml"}, "scenario"),
     # Under a day, every run ran no day at all and was recorded as finished, its metrics 0.
     ("horizon shorter than one day", {"years": 0.0001}, "years"),
+    # The run's own seed and horizon win over the scenario's: a swept seed or horizon was never
+    # used, and the store's column showed values that did not run.
+    ("seed swept as a parameter", {"sweep": {"method": "grid", "parameters": {
+        "seed": {"values": [1, 2]}}}}, "sweep.parameters.seed"),
+    ("years swept as a parameter", {"sweep": {"method": "grid", "parameters": {
+        "years": {"values": [0.02, 0.05]}}}}, "sweep.parameters.years"),
+    ("seed among the overrides", {"overrides": {"seed": 5}}, "overrides.seed"),
     # 400 × 400 points: refused from the value counts, not by a traceback from the design
     # after every one of the 800 values has been checked against the scenario.
     ("grid over the size limit", {"sweep": {"method": "grid", "parameters": {
@@ -237,6 +244,21 @@ def test_bad_experiment_file_exits_2_naming_file_field_and_what_is_allowed(
         "allowed:", "rejected by the scenario", "should be", "no such file"))
     assert says_what_is_allowed, message
     assert not (tmp_path / "out").exists(), "nothing runs for a bad file"
+
+
+@pytest.mark.parametrize("name, values, how_to_vary_it", [
+    ("seed", [1, 2], "allowed: `replications: N` for more seeds, or another top-level `seed:`"),
+    ("years", [0.02, 0.05], "allowed: `years:` at the experiment's top level"),
+])
+def test_seed_and_years_are_refused_as_parameters_naming_the_experiment_field_that_varies_them(
+        name: str, values: list, how_to_vary_it: str) -> None:
+    data = {**SMALL_GRID, "analyses": [],
+            "sweep": {"method": "grid", "parameters": {name: {"values": values}}}}
+    with pytest.raises(ExperimentError) as caught:
+        experiment_from_dict(data, source="exp.yaml", check_scenario=False)
+    message = str(caught.value)
+    assert message.startswith(f"exp.yaml: field 'sweep.parameters.{name}': not a parameter")
+    assert how_to_vary_it in message, message
 
 
 def test_sweep_refuses_an_out_under_a_file_before_any_run(tmp_path: Path,

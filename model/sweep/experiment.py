@@ -508,6 +508,7 @@ def load_experiment(path: str | Path, check_scenario: bool = True) -> Experiment
 
 def _check(exp: Experiment, source: str, check_scenario: bool) -> None:
     """Checks that span fields; each raises an ExperimentError naming the field."""
+    _check_seed_and_years(exp, source)
     _check_sweep(exp, source)
     if check_scenario:  # before the analyses: a misspelt key is the root cause to report
         _check_against_scenario(exp, source)
@@ -515,6 +516,31 @@ def _check(exp: Experiment, source: str, check_scenario: bool) -> None:
     if check_scenario:
         check_outputs(exp)
     _check_analyses(exp, source)
+
+
+_SEED_IS_THE_EXPERIMENTS = ("every run's seed comes from the experiment's top-level `seed:` and "
+                            "its replication, the same seeds in every configuration; allowed: "
+                            "`replications: N` for more seeds, or another top-level `seed:` for "
+                            "other ones")
+_YEARS_ARE_THE_EXPERIMENTS = ("every run lasts the experiment's top-level `years:`; allowed: "
+                              "`years:` at the experiment's top level, one experiment (and --out) "
+                              "per horizon")
+
+
+def _check_seed_and_years(exp: Experiment, source: str) -> None:
+    """Refuse the scenario's ``seed`` and ``years`` as parameters or overrides: each run's seed
+    and horizon are passed to the model beside its scenario and win over it, so a swept value
+    was never used (identical results, and a column showing values that did not run)."""
+    for name in ("seed", "years"):
+        if name in exp.sweep.parameters:
+            why = _SEED_IS_THE_EXPERIMENTS if name == "seed" else _YEARS_ARE_THE_EXPERIMENTS
+            raise _error(source, f"sweep.parameters.{name}", f"not a parameter: {why}")
+    if "seed" in exp.overrides:
+        raise _error(source, "overrides.seed", f"would be ignored: {_SEED_IS_THE_EXPERIMENTS}")
+    if "years" in exp.overrides and exp.years is not None:
+        raise _error(source, "overrides.years", "would be ignored: the top-level `years:` "
+                     f"sets the horizon; allowed: one of the two, `years: {exp.years}` at the "
+                     "top level")
 
 
 def _check_sweep(exp: Experiment, source: str) -> None:
