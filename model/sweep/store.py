@@ -72,20 +72,26 @@ class RunStore:
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
-    def create(cls, root: str | Path, experiment: Experiment) -> RunStore:
-        """Open ``root`` for ``experiment``, creating it, or refuse a different experiment."""
+    def check(cls, root: str | Path, experiment: Experiment) -> None:
+        """Refuse ``root`` if it holds the store of a different experiment; writes nothing, so
+        a sweep can check before it starts a cluster and create the store after."""
         store = cls(root)
-        fingerprint = experiment.fingerprint()
         meta_path = store.root / "store.json"
         if meta_path.is_file():
             meta = json.loads(meta_path.read_text())
-            if meta.get("fingerprint") != fingerprint:
+            if meta.get("fingerprint") != experiment.fingerprint():
                 raise ExperimentError(
                     f"{store.root}: field 'out': this store holds runs of a different "
                     f"definition of experiment {meta.get('experiment')!r} (its scenario, "
                     "seed, overrides, parameters or metrics changed); allowed: a new --out "
                     "directory, or the unchanged experiment"
                 )
+
+    @classmethod
+    def create(cls, root: str | Path, experiment: Experiment) -> RunStore:
+        """Open ``root`` for ``experiment``, creating it, or refuse a different experiment."""
+        cls.check(root, experiment)
+        store = cls(root)
         for folder in (store.root, store.runs_dir, store.timeseries_dir, store.manifest_dir):
             folder.mkdir(parents=True, exist_ok=True)
         store._remove_temporaries()
