@@ -6,6 +6,7 @@ code 2."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -279,6 +280,36 @@ def test_command_line_exit_code_is_2_for_a_bad_experiment(tmp_path: Path) -> Non
                           timeout=SUBPROCESS_TIMEOUT)
     assert done.returncode == 2
     assert "bad.yaml: field 'replications'" in done.stderr
+
+
+def _files(folder: Path) -> dict[Path, bytes]:
+    return {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+@pytest.mark.parametrize("command, damaged, content", [
+    ("sweep", "store.json", '{"fingerprint": "'),  # cut short
+    ("sweep", "store.json", ""),
+    ("sweep", "store.json", "[]"),
+    ("report", "experiment.json", "garbage{"),
+])
+def test_a_damaged_store_file_is_refused_naming_it_and_the_store_is_left_as_it_is(
+        command: str, damaged: str, content: str, grid_file: Path, reference: Path,
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # These were JSONDecodeError and AttributeError tracebacks.
+    store = tmp_path / "store"
+    shutil.copytree(reference, store)
+    (store / damaged).write_text(content)
+    before = _files(store)
+    sweep = ["sweep", str(grid_file), "--out", str(store), "--no-progress", "--workers", "0"]
+    assert sweep_main(sweep if command == "sweep" else ["report", str(store)]) == 2
+    message = capsys.readouterr().err.strip()
+    assert message.count("\n") == 0, "one line"
+    assert message.startswith(f"error: {store / damaged}: damaged") and "allowed:" in message, message
+    assert _files(store) == before, "a damaged store is neither rewritten nor deleted"
+    if damaged == "experiment.json":  # what the message offers: the sweep rewrites it, runs nothing
+        assert sweep_main(sweep) == 0
+        assert "0 run now, 12 already in the store" in capsys.readouterr().out
+        assert RunStore(store).experiment().name == SMALL_GRID["name"]
 
 
 def test_report_writes_tables_and_png_and_svg_figures(reference: Path, tmp_path: Path) -> None:
