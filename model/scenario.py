@@ -688,6 +688,15 @@ class StaffingRules(_Strict):
     )
 
 
+def at_least_one_day(years: float) -> float:
+    """``years`` itself, if the model can run it: at least one day. The model steps in whole
+    days (``Scenario.days`` rounds), so a shorter horizon would run no day at all and report
+    the rates of an empty run as 0. Scenarios and experiments share this rule."""
+    if years * 365 < 1:
+        raise ValueError(f"shorter than one day (got {years!r}); allowed: 1/365 (one day) or more, up to 50")
+    return years
+
+
 class Scenario(_Strict):
     name: str = Field(..., min_length=1, description="Scenario name, used in outputs.")
     description: str = Field("", description="What this scenario is for.")
@@ -713,11 +722,7 @@ class Scenario(_Strict):
     @field_validator("years")
     @classmethod
     def _at_least_one_day(cls, years: float) -> float:
-        # The model steps in whole days (`days` rounds): a shorter horizon would run no day at
-        # all and report rates of an empty run as 0.
-        if years * 365 < 1:
-            raise ValueError(f"shorter than one day (got {years!r}); allowed: 1/365 (one day) or more, up to 50")
-        return years
+        return at_least_one_day(years)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:

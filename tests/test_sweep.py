@@ -6,6 +6,7 @@ code 2."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import pytest
 import yaml
 
 from model.atomic import TEMPORARY_PATTERN
-from model.sweep import RunStore, load_experiment, run_experiment
+from model.sweep import ExperimentError, RunStore, experiment_from_dict, load_experiment, run_experiment
 from model.sweep.cli import main as sweep_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -209,6 +210,15 @@ def test_interrupted_sweep_resumes_to_the_store_of_an_uninterrupted_run(
         {"kind": "paired", "arm": "regime.name", "baseline": "consultative"}]},
      "analyses.0.baseline"),
     ("missing scenario file", {"scenario": "no/such/scenario.yaml"}, "scenario"),
+    # Under a day, every run ran no day at all and was recorded as finished, its metrics 0.
+    ("horizon shorter than one day", {"years": 0.0001}, "years"),
+    # The run's own seed and horizon win over the scenario's: a swept seed or horizon was never
+    # used, and the store's column showed values that did not run.
+    ("seed swept as a parameter", {"sweep": {"method": "grid", "parameters": {
+        "seed": {"values": [1, 2]}}}}, "sweep.parameters.seed"),
+    ("years swept as a parameter", {"sweep": {"method": "grid", "parameters": {
+        "years": {"values": [0.02, 0.05]}}}}, "sweep.parameters.years"),
+    ("seed among the overrides", {"overrides": {"seed": 5}}, "overrides.seed"),
     # 400 × 400 points: refused from the value counts, not by a traceback from the design
     # after every one of the 800 values has been checked against the scenario.
     ("grid over the size limit", {"sweep": {"method": "grid", "parameters": {
@@ -237,6 +247,21 @@ def test_bad_experiment_file_exits_2_naming_file_field_and_what_is_allowed(
     assert not (tmp_path / "out").exists(), "nothing runs for a bad file"
 
 
+@pytest.mark.parametrize("name, values, how_to_vary_it", [
+    ("seed", [1, 2], "allowed: `replications: N` for more seeds, or another top-level `seed:`"),
+    ("years", [0.02, 0.05], "allowed: `years:` at the experiment's top level"),
+])
+def test_seed_and_years_are_refused_as_parameters_naming_the_experiment_field_that_varies_them(
+        name: str, values: list, how_to_vary_it: str) -> None:
+    data = {**SMALL_GRID, "analyses": [],
+            "sweep": {"method": "grid", "parameters": {name: {"values": values}}}}
+    with pytest.raises(ExperimentError) as caught:
+        experiment_from_dict(data, source="exp.yaml", check_scenario=False)
+    message = str(caught.value)
+    assert message.startswith(f"exp.yaml: field 'sweep.parameters.{name}': not a parameter")
+    assert how_to_vary_it in message, message
+
+
 def test_sweep_refuses_an_out_under_a_file_before_any_run(tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     """A mistyped --out was a traceback; it is one line, and no run starts."""
@@ -255,6 +280,36 @@ def test_command_line_exit_code_is_2_for_a_bad_experiment(tmp_path: Path) -> Non
                           timeout=SUBPROCESS_TIMEOUT)
     assert done.returncode == 2
     assert "bad.yaml: field 'replications'" in done.stderr
+
+
+def _files(folder: Path) -> dict[Path, bytes]:
+    return {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+@pytest.mark.parametrize("command, damaged, content", [
+    ("sweep", "store.json", '{"fingerprint": "'),  # cut short
+    ("sweep", "store.json", ""),
+    ("sweep", "store.json", "[]"),
+    ("report", "experiment.json", "garbage{"),
+])
+def test_a_damaged_store_file_is_refused_naming_it_and_the_store_is_left_as_it_is(
+        command: str, damaged: str, content: str, grid_file: Path, reference: Path,
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # These were JSONDecodeError and AttributeError tracebacks.
+    store = tmp_path / "store"
+    shutil.copytree(reference, store)
+    (store / damaged).write_text(content)
+    before = _files(store)
+    sweep = ["sweep", str(grid_file), "--out", str(store), "--no-progress", "--workers", "0"]
+    assert sweep_main(sweep if command == "sweep" else ["report", str(store)]) == 2
+    message = capsys.readouterr().err.strip()
+    assert message.count("\n") == 0, "one line"
+    assert message.startswith(f"error: {store / damaged}: damaged") and "allowed:" in message, message
+    assert _files(store) == before, "a damaged store is neither rewritten nor deleted"
+    if damaged == "experiment.json":  # what the message offers: the sweep rewrites it, runs nothing
+        assert sweep_main(sweep) == 0
+        assert "0 run now, 12 already in the store" in capsys.readouterr().out
+        assert RunStore(store).experiment().name == SMALL_GRID["name"]
 
 
 def test_report_writes_tables_and_png_and_svg_figures(reference: Path, tmp_path: Path) -> None:

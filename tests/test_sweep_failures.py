@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from model.sweep import (
+    ExperimentError,
     RunSpec,
     RunStore,
     backends,
@@ -208,3 +209,24 @@ def test_an_unreachable_dask_scheduler_is_bad_input_not_a_traceback(tmp_path, mo
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "--scheduler tcp://127.0.0.1:1: no Dask scheduler answered" in err and "allowed:" in err, err
+    assert not (tmp_path / "store").exists(), "the sweep connects before it creates its store"
+
+
+@pytest.mark.parametrize("address", ["localhost", "http//bad", "http://host:8786", "tcp://host:port"])
+def test_a_scheduler_address_of_the_wrong_form_is_refused_before_anything_starts(
+        address, tmp_path, capsys) -> None:
+    # It was a ValueError traceback from distributed once the client connected, after the
+    # experiment had loaded and its store had been created.
+    from model.cli import main
+
+    args = ["sweep", str(tmp_path / "not_read.yaml"), "--backend", "dask", "--scheduler", address,
+            "--out", str(tmp_path / "store"), "--no-progress"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"--scheduler {address}: not a scheduler address" in err, err
+    assert "allowed: tcp://HOST:PORT" in err, err
+    assert not (tmp_path / "store").exists()
+    with pytest.raises(ExperimentError, match="not a scheduler address"):  # the Python API too
+        run_experiment(experiment(), tmp_path / "store", backend="dask", scheduler=address,
+                       run_fn=fake_model, progress=False)
+    assert not (tmp_path / "store").exists()

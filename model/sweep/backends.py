@@ -220,6 +220,41 @@ class LocalBackend:
 SCHEDULER_TIMEOUT = "30s"
 """How long to wait for a named Dask scheduler to answer before giving up."""
 
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss")
+"""Protocols of a Dask scheduler address that a plain ``distributed`` install speaks."""
+
+
+def check_scheduler_address(address: str) -> None:
+    """Refuse an address that is not of the form ``[scheme://]host:port``, before any work.
+
+    distributed raises a plain ValueError for it only when the client connects, which came
+    after the experiment was loaded and its store created.
+    """
+    scheme, separator, location = address.partition("://")
+    if not separator:  # distributed's default protocol
+        scheme, location = "tcp", address
+    host, colon, port = location.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")  # an IPv6 literal: tcp://[::1]:8786
+    if scheme not in SCHEDULER_SCHEMES:
+        problem = f"unknown protocol {scheme!r}"
+    elif not colon or not port:
+        problem = "no port"
+    elif not host:
+        problem = "no host before the port"
+    elif any(c in host for c in "/ \t"):
+        problem = f"{host!r} is not a host name"
+    elif not port.isdigit() or not 0 < int(port) < 65536:
+        problem = f"port {port!r} is not a number from 1 to 65535"
+    else:
+        return
+    from model.sweep.experiment import ExperimentError
+
+    raise ExperimentError(
+        f"--scheduler {address}: not a scheduler address ({problem}); allowed: tcp://HOST:PORT "
+        f"(or {', '.join(f'{s}://' for s in SCHEDULER_SCHEMES[1:])}), e.g. tcp://10.1.2.3:8786, "
+        "or no --scheduler for a local cluster"
+    )
+
 
 class DaskBackend:
     """A Dask distributed cluster: a scheduler address, or a LocalCluster started here.
@@ -314,5 +349,7 @@ def make_backend(name: str = "local", workers: int | None = None,
             return InProcessBackend()
         return LocalBackend(workers)
     if name == "dask":
+        if scheduler:
+            check_scheduler_address(scheduler)
         return DaskBackend(workers or None, scheduler)
     raise ValueError(f"backend {name!r}; allowed: local, dask")

@@ -66,6 +66,7 @@ def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from model.cli import BadInput, usable_folder
     from model.scenario import ScenarioError
+    from model.sweep.backends import check_scheduler_address
     from model.sweep.execution import run_experiment
     from model.sweep.experiment import load_experiment
 
@@ -74,6 +75,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.scheduler and args.backend != "dask":
         return _fail("--scheduler: only with --backend dask")
     try:
+        if args.scheduler:
+            check_scheduler_address(args.scheduler)
         experiment = load_experiment(args.experiment)
         usable_folder(Path(args.out) if args.out else Path("runs") / experiment.name)
     except ScenarioError as err:  # ExperimentError is a ScenarioError

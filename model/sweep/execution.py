@@ -234,19 +234,26 @@ def run_experiment(
     if run_fn is None and not experiment.outputs_checked:  # before the store is created
         check_outputs(experiment)
     out = Path(out_dir) if out_dir is not None else DEFAULT_OUT_ROOT / experiment.name
-    store = RunStore.create(out, experiment)
+    RunStore.check(out, experiment)  # before a cluster starts for a store that refuses it
     total = _planned_runs(experiment)
-    already = len(store.finished_ids())
     code_version = _code_version()
-    store.write_meta(experiment, state="running", code_version=code_version,
-                     total_runs=total, backend=backend)
-    progress_bar = _Progress(total, min(already, total), progress, experiment.name)
     chosen = make_backend(backend, workers, scheduler)
     started = time.time()
     state = "interrupted"
+    store: RunStore | None = None
+    progress_bar: _Progress | None = None
     sweep: _Sweep | None = None
+    already = 0
     try:
+        # The store is created once the backend is up: a Dask scheduler that does not answer
+        # leaves no store behind. Leaving the backend finishes (or abandons) the runs in
+        # flight before the store's summary is written.
         with chosen:
+            store = RunStore.create(out, experiment)
+            already = len(store.finished_ids())
+            store.write_meta(experiment, state="running", code_version=code_version,
+                             total_runs=total, backend=backend)
+            progress_bar = _Progress(total, min(already, total), progress, experiment.name)
             sweep = _Sweep(experiment, store, chosen, run_fn or run_model, progress_bar)
             if experiment.is_sequential:
                 sweep.run_bayes()
@@ -257,12 +264,14 @@ def run_experiment(
         state = "invalid"
         raise
     finally:
-        progress_bar.close()
-        summary = store.consolidate()
-        failed = int((summary.get("status", pd.Series(dtype=str)) == "failed").sum())
-        store.write_meta(experiment, state=state, code_version=code_version, total_runs=total,
-                         finished=int(len(summary) - failed), failed=failed,
-                         wall_time_s=round(time.time() - started, 3))
+        if progress_bar is not None:
+            progress_bar.close()
+        if store is not None:
+            summary = store.consolidate()
+            failed = int((summary.get("status", pd.Series(dtype=str)) == "failed").sum())
+            store.write_meta(experiment, state=state, code_version=code_version,
+                             total_runs=total, finished=int(len(summary) - failed),
+                             failed=failed, wall_time_s=round(time.time() - started, 3))
     ran = sweep.ran if sweep is not None else 0
     return ExperimentResult(out_dir=out, experiment=experiment, summary=summary, ran=ran,
                             failed=failed, skipped=min(already, total), total=total)

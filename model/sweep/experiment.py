@@ -16,11 +16,19 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from model.fiscal import COUNTY_PURPOSES, SPENDING_PURPOSES
 from model.incidents import STATES as INCIDENT_STATES
-from model.scenario import LEVELS, PLATFORMS, TASKS, ScenarioError, load_scenario, read_yaml
+from model.scenario import (
+    LEVELS,
+    PLATFORMS,
+    TASKS,
+    ScenarioError,
+    at_least_one_day,
+    load_scenario,
+    read_yaml,
+)
 
 SWEEP_METHODS = ("grid", "random", "bayes")
 """Search methods of the W&B sweep engine (``sweeps`` package)."""
@@ -269,8 +277,8 @@ class Experiment(_Strict):
                       description="Used as the default output directory name.")
     description: str = ""
     scenario: str = Field(..., description="Base scenario file, relative to this file.")
-    years: float | None = Field(None, gt=0, le=50, description="Horizon; default: the "
-                                "scenario's own.")
+    years: float | None = Field(None, gt=0, le=50, description="Horizon, at least one day "
+                                "(1/365); default: the scenario's own.")
     seed: int = Field(..., ge=0, description="Root of every seed of the experiment.")
     replications: int = Field(..., ge=1, le=10_000, description="Runs per configuration, "
                               "with the same seeds in every configuration.")
@@ -286,6 +294,12 @@ class Experiment(_Strict):
     analyses: list[Analysis] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict, description="Reader-facing names of "
                                    "parameters, metrics and values, for figures.")
+
+    @field_validator("years")
+    @classmethod
+    def _at_least_one_day(cls, years: float | None) -> float | None:
+        # The scenario's own rule: a shorter horizon ran no day and recorded zeros as results.
+        return years if years is None else at_least_one_day(years)
 
     _source: Path | None = PrivateAttr(default=None)
     _origin: str = PrivateAttr(default="<experiment>")
@@ -418,6 +432,8 @@ def _describe(err: ValidationError, source: str) -> str:
             what += f"; allowed: {', '.join(allowed)}"
     elif first["type"] == "missing":
         what = "required field is missing"
+    elif first["type"] == "value_error":  # a validator of ours: says what it got and allows
+        what = first["msg"].removeprefix("Value error, ")
     else:
         what = first["msg"]
         if "input" in first and not isinstance(first["input"], dict | list):
@@ -492,6 +508,7 @@ def load_experiment(path: str | Path, check_scenario: bool = True) -> Experiment
 
 def _check(exp: Experiment, source: str, check_scenario: bool) -> None:
     """Checks that span fields; each raises an ExperimentError naming the field."""
+    _check_seed_and_years(exp, source)
     _check_sweep(exp, source)
     if check_scenario:  # before the analyses: a misspelt key is the root cause to report
         _check_against_scenario(exp, source)
@@ -499,6 +516,31 @@ def _check(exp: Experiment, source: str, check_scenario: bool) -> None:
     if check_scenario:
         check_outputs(exp)
     _check_analyses(exp, source)
+
+
+_SEED_IS_THE_EXPERIMENTS = ("every run's seed comes from the experiment's top-level `seed:` and "
+                            "its replication, the same seeds in every configuration; allowed: "
+                            "`replications: N` for more seeds, or another top-level `seed:` for "
+                            "other ones")
+_YEARS_ARE_THE_EXPERIMENTS = ("every run lasts the experiment's top-level `years:`; allowed: "
+                              "`years:` at the experiment's top level, one experiment (and --out) "
+                              "per horizon")
+
+
+def _check_seed_and_years(exp: Experiment, source: str) -> None:
+    """Refuse the scenario's ``seed`` and ``years`` as parameters or overrides: each run's seed
+    and horizon are passed to the model beside its scenario and win over it, so a swept value
+    was never used (identical results, and a column showing values that did not run)."""
+    for name in ("seed", "years"):
+        if name in exp.sweep.parameters:
+            why = _SEED_IS_THE_EXPERIMENTS if name == "seed" else _YEARS_ARE_THE_EXPERIMENTS
+            raise _error(source, f"sweep.parameters.{name}", f"not a parameter: {why}")
+    if "seed" in exp.overrides:
+        raise _error(source, "overrides.seed", f"would be ignored: {_SEED_IS_THE_EXPERIMENTS}")
+    if "years" in exp.overrides and exp.years is not None:
+        raise _error(source, "overrides.years", "would be ignored: the top-level `years:` "
+                     f"sets the horizon; allowed: one of the two, `years: {exp.years}` at the "
+                     "top level")
 
 
 def _check_sweep(exp: Experiment, source: str) -> None:

@@ -57,6 +57,22 @@ def _atomic_write_json(path: Path, data: Any) -> None:
     atomic_write_bytes(path, json.dumps(data, indent=1, default=str, allow_nan=True).encode())
 
 
+def _read_json_object(path: Path, allowed: str) -> dict[str, Any]:
+    """The JSON object in one of the store's own files. A damaged file (cut short, emptied,
+    overwritten) is refused, naming it and ``allowed`` (what to do instead), and left as it is:
+    the store's finished runs are in other files."""
+    raw = path.read_bytes()
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        why = "empty" if not raw.strip() else f"not JSON: {err}"
+    else:
+        if isinstance(data, dict):
+            return data
+        why = "not a JSON object"
+    raise ExperimentError(f"{path}: damaged ({why}); the store is left as it is; allowed: {allowed}")
+
+
 def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat()
 
@@ -72,20 +88,25 @@ class RunStore:
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
-    def create(cls, root: str | Path, experiment: Experiment) -> RunStore:
-        """Open ``root`` for ``experiment``, creating it, or refuse a different experiment."""
+    def check(cls, root: str | Path, experiment: Experiment) -> None:
+        """Refuse ``root`` if it holds the store of a different experiment; writes nothing, so
+        a sweep can check before it starts a cluster and create the store after."""
         store = cls(root)
-        fingerprint = experiment.fingerprint()
-        meta_path = store.root / "store.json"
-        if meta_path.is_file():
-            meta = json.loads(meta_path.read_text())
-            if meta.get("fingerprint") != fingerprint:
+        if (store.root / "store.json").is_file():
+            meta = store.meta()
+            if meta.get("fingerprint") != experiment.fingerprint():
                 raise ExperimentError(
                     f"{store.root}: field 'out': this store holds runs of a different "
                     f"definition of experiment {meta.get('experiment')!r} (its scenario, "
                     "seed, overrides, parameters or metrics changed); allowed: a new --out "
                     "directory, or the unchanged experiment"
                 )
+
+    @classmethod
+    def create(cls, root: str | Path, experiment: Experiment) -> RunStore:
+        """Open ``root`` for ``experiment``, creating it, or refuse a different experiment."""
+        cls.check(root, experiment)
+        store = cls(root)
         for folder in (store.root, store.runs_dir, store.timeseries_dir, store.manifest_dir):
             folder.mkdir(parents=True, exist_ok=True)
         store._remove_temporaries()
@@ -102,7 +123,9 @@ class RunStore:
         if not path.is_file():
             raise ExperimentError(f"{self.root}: not a run store (no experiment.json); "
                                   "allowed: an --out directory written by `run.py sweep`")
-        data = json.loads(path.read_text())
+        data = _read_json_object(path, "the same `run.py sweep` command with --out "
+                                 f"{self.root}, which rewrites experiment.json and reruns no "
+                                 "finished run, or the file restored from a copy")
         return experiment_from_dict(data, source=str(path), check_scenario=False)
 
     def _remove_temporaries(self) -> None:
@@ -129,9 +152,7 @@ class RunStore:
 
     def write_meta(self, experiment: Experiment, **fields: Any) -> None:
         path = self.root / "store.json"
-        meta = json.loads(path.read_text()) if path.is_file() else {
-            "created_at": _iso(time.time())
-        }
+        meta = self.meta() if path.is_file() else {"created_at": _iso(time.time())}
         meta.setdefault("store_id", uuid.uuid4().hex)  # stores written before it get one too
         meta.update(experiment=experiment.name, fingerprint=experiment.fingerprint(),
                     source=str(experiment.source) if experiment.source else None,
@@ -139,8 +160,14 @@ class RunStore:
         _atomic_write_json(path, meta)
 
     def meta(self) -> dict[str, Any]:
+        """``store.json``: the store's identity, fingerprint and state ({} before the first
+        ``write_meta``); a damaged one is refused (ExperimentError), never rewritten."""
         path = self.root / "store.json"
-        return json.loads(path.read_text()) if path.is_file() else {}
+        if not path.is_file():
+            return {}
+        return _read_json_object(path, "a new --out directory (this store's finished runs stay "
+                                 f"readable: pandas.read_parquet('{self.runs_dir}')), or the "
+                                 "file restored from a copy")
 
     def store_id(self) -> str:
         """This store's random identity, set by the first ``write_meta``."""
