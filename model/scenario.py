@@ -693,7 +693,7 @@ def at_least_one_day(years: float) -> float:
     days (``Scenario.days`` rounds), so a shorter horizon would run no day at all and report
     the rates of an empty run as 0. Scenarios and experiments share this rule."""
     if years * 365 < 1:
-        raise ValueError(f"shorter than one day (got {years!r}); allowed: 1/365 (one day) or more, up to 50")
+        raise ValueError(f"shorter than one day (got {years!r}); allowed: 1/365 (one day) or more, up to {MAX_YEARS}")
     return years
 
 

@@ -22,6 +22,7 @@ from model.fiscal import COUNTY_PURPOSES, SPENDING_PURPOSES
 from model.incidents import STATES as INCIDENT_STATES
 from model.scenario import (
     LEVELS,
+    MAX_YEARS,
     PLATFORMS,
     TASKS,
     ScenarioError,
@@ -277,7 +278,7 @@ class Experiment(_Strict):
                       description="Used as the default output directory name.")
     description: str = ""
     scenario: str = Field(..., description="Base scenario file, relative to this file.")
-    years: float | None = Field(None, gt=0, le=50, description="Horizon, at least one day "
+    years: float | None = Field(None, gt=0, le=MAX_YEARS, description="Horizon, at least one day "
                                 "(1/365); default: the scenario's own.")
     seed: int = Field(..., ge=0, description="Root of every seed of the experiment.")
     replications: int = Field(..., ge=1, le=10_000, description="Runs per configuration, "
