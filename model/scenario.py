@@ -18,10 +18,10 @@ from __future__ import annotations
 import copy
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 LEVELS = ("self", "association", "village", "grid", "township", "county")
 """The escalation ladder (Beicai, 002): self / neighbour point → association → village
@@ -65,6 +65,21 @@ INDICATORS = (
 """Indicators an assessment regime may score, always on *reported* values. The four rates
 are Beicai's (002); petition rates are per 10,000 residents per year; proof_of_work and
 inspection_score are the share of demanded paperwork / escort hours actually done (001)."""
+
+
+def at_least_one_day(years: float) -> float:
+    """``years`` unchanged if it spans at least one day. The model steps in whole days (a
+    run's ``days`` rounds), so a shorter horizon would run no day at all and report the rates
+    of an empty run as 0."""
+    if years * 365 < 1:
+        raise ValueError(f"shorter than one day (got {years!r}); allowed: 1/365 (one day) or more, up to 50")
+    return years
+
+
+Years = Annotated[float, Field(gt=0, le=50), AfterValidator(at_least_one_day)]
+"""A simulated horizon in years: at least one day, at most 50. Scenarios, experiments'
+validation facts and the essay calibration share it, so a horizon one file accepts the
+others do too."""
 
 
 class ScenarioError(ValueError):
@@ -672,7 +687,7 @@ class StaffingRules(_Strict):
 class Scenario(_Strict):
     name: str = Field(..., min_length=1, description="Scenario name, used in outputs.")
     description: str = Field("", description="What this scenario is for.")
-    years: float = Field(3, gt=0, le=50, description="Simulated years (one step = one day; at least one day, 1/365).")
+    years: Years = Field(3, description="Simulated years (one step = one day; at least one day, 1/365).")
     seed: int = Field(1, ge=0, description="Default seed when none is given on the command line.")
     county: CountySpec = Field(default_factory=CountySpec)
     typology: TypologyRules = Field(default_factory=TypologyRules)
@@ -690,15 +705,6 @@ class Scenario(_Strict):
     regime: RegimeSpec = Field(default_factory=RegimeSpec)
     fiscal: FiscalRules = Field(default_factory=FiscalRules)
     staffing: StaffingRules = Field(default_factory=StaffingRules)
-
-    @field_validator("years")
-    @classmethod
-    def _at_least_one_day(cls, years: float) -> float:
-        # The model steps in whole days (`days` rounds): a shorter horizon would run no day at
-        # all and report rates of an empty run as 0.
-        if years * 365 < 1:
-            raise ValueError(f"shorter than one day (got {years!r}); allowed: 1/365 (one day) or more, up to 50")
-        return years
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:

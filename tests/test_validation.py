@@ -112,6 +112,23 @@ def test_a_fact_file_with_a_key_given_twice_is_refused(tmp_path: Path) -> None:
         load_fact(bad)
 
 
+@pytest.mark.parametrize(
+    ("horizon", "field"), [("years: 0.001", "years"), ("reduced: {years: 0.001}", "reduced.years")]
+)
+def test_a_fact_horizon_shorter_than_one_day_is_refused_like_a_scenario_s(tmp_path, capsys, horizon, field) -> None:
+    # The model steps in whole days: 0.001 years ran no day at all and tested empty runs.
+    bad = tmp_path / "fact99_short.yaml"
+    bad.write_text(
+        "id: 99\nslug: bad\ntitle: t\nclaim: c\nsources: [s]\nscenario: x.yaml\n"
+        f"arms: {{a: {{}}, b: {{}}}}\nclaims: [{{label: l, kind: paired, metric: m, base: a, arm: b}}]\n{horizon}\n"
+    )
+    from model.cli import main
+
+    assert main(["validate", str(bad)]) == 2
+    said = capsys.readouterr().err.splitlines()
+    assert said == [f"error: {bad}: field '{field}': shorter than one day (got 0.001); allowed: 1/365 (one day) or more, up to 50"]
+
+
 # ---- the reduced suite ------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory):
@@ -209,8 +226,17 @@ def test_calibration_polish_brings_in_a_target_one_parameter_drives(monkeypatch)
         (("setting: wuxi_like\n", "setting: wuxi\n"), "'wuxi' is not a setting; allowed: county, wuxi_like"),
         (("staffing.fill_rate: [0.55, 0.95]", "staffing.fill_ratee: [0.55, 0.95]"), "field 'staffing.fill_ratee'"),
         (("staffing.fill_rate: [0.55, 0.95]", "staffing.fill_rate: [0.55, 1.5]"), "priors' upper ends"),
+        (("\nyears: 2\n", "\nyears: 0.001\n"), "field 'years': shorter than one day (got 0.001); allowed: 1/365"),
+        (("value: 0.687 ", "value: .nan "), "field 'targets.0.value': Input should be a finite number"),
     ],
-    ids=["unknown-field", "unknown-setting", "misspelt-parameter", "prior-out-of-range"],
+    ids=[
+        "unknown-field",
+        "unknown-setting",
+        "misspelt-parameter",
+        "prior-out-of-range",
+        "shorter-than-a-day",
+        "nan-target",
+    ],
 )
 def test_calibration_file_mistakes_stop_the_command_before_any_run(tmp_path, capsys, edit, says) -> None:
     # calibrate-essays runs for minutes; it used to meet these with a KeyError or a traceback

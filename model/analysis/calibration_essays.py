@@ -48,7 +48,7 @@ from scipy.stats import qmc
 
 from model.analysis.validation_runs import RunCache, ValidationRun, build_scenario_from, run_many
 from model.atomic import atomic_save_figure, atomic_write_text
-from model.scenario import ScenarioError, read_yaml
+from model.scenario import ScenarioError, Years, read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "experiments" / "validation" / "calibration.yaml"
@@ -57,7 +57,9 @@ DOC_OUT = ROOT / "docs" / "validation"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # A NaN target or prior end passes every comparison unnoticed: its miss would be NaN and
+    # the distance of every configuration NaN, so nothing could be accepted.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class TargetSpec(_Strict):
@@ -82,7 +84,7 @@ class EssayCalibration(_Strict):
     name: str
     scenario: str = Field(..., description="Base scenario, relative to this file.")
     seed: int = Field(..., ge=0)
-    years: float = Field(..., gt=0, le=50)
+    years: Years
     search_overrides: dict[str, Any] = Field(default_factory=dict)
     design_size: int = Field(..., ge=2)
     generation2_size: int = Field(0, ge=0)

@@ -43,7 +43,7 @@ from model.analysis.validation_stats import (
     paired_test,
 )
 from model.atomic import atomic_write_csv, atomic_write_text
-from model.scenario import ScenarioError, read_yaml
+from model.scenario import ScenarioError, Years, read_yaml
 
 MIN_WILCOXON_N = 6
 """Below six pairs the exact Wilcoxon test cannot reach p < 0.05 (its floor is 1/2^n), so the
@@ -51,7 +51,8 @@ form with fewer pairs decides by the one-sided paired t-test and says so."""
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # A NaN threshold or horizon passes every one-sided bound and makes every test undecidable.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Claim(_Strict):
@@ -100,7 +101,7 @@ class Reduced(_Strict):
     Holm's first step over a fact's claims (up to six in a reduced form) asks for p < 0.05 / 6;
     1/2^8 = 0.004 clears it with room for one pair on the wrong side."""
 
-    years: float = Field(2, gt=0)
+    years: Years = 2
     replications: int = Field(8, ge=2)
     overrides: dict[str, Any] = Field(default_factory=dict, description="Applied to every arm (e.g. a smaller county).")
     arms: list[str] | None = Field(None, description="Arms kept in the reduced form (default: all).")
@@ -121,7 +122,7 @@ class FactSpec(_Strict):
         "", description="The diagnosis of the last known failure, printed only while the fact is not reproduced."
     )
     scenario: str
-    years: float = Field(3, gt=0)
+    years: Years = 3
     replications: int = Field(20, ge=2)
     seed: int = 20240601
     alpha: float = Field(0.05, gt=0, lt=1)
