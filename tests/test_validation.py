@@ -129,6 +129,61 @@ def test_a_fact_horizon_shorter_than_one_day_is_refused_like_a_scenario_s(tmp_pa
     assert said == [f"error: {bad}: field '{field}': shorter than one day (got 0.001); allowed: 1/365 (one day) or more, up to 50"]
 
 
+DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "demo.yaml"
+
+
+def _fact_with(claim: str) -> str:
+    return (
+        f"id: 99\nslug: typo\ntitle: t\nclaim: c\nsources: [s]\nscenario: {DEMO}\n"
+        f"arms: {{a: {{}}, b: {{}}}}\nclaims: [{claim}]\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("claim", "field", "says"),
+    [
+        (
+            "{label: l, kind: paired, metric: petitons_reported, base: a, arm: b}",
+            "claims.0.metric",
+            "'petitons_reported' is not a metric of the validation runs; did you mean 'petitions_reported'? allowed: ",
+        ),
+        (
+            "{label: l, kind: within, metric: cadre_hours_share.paperwork, versus: cadre_hours_share.stabilty, arm: a}",
+            "claims.0.versus",
+            "did you mean 'cadre_hours_share.stability'?",
+        ),
+        (
+            "{label: l, kind: convexity, metric: backlog_mean, x: utilisaton_cadres, arms: [a, b]}",
+            "claims.0.x",
+            "did you mean 'utilisation_cadres'?",
+        ),
+    ],
+    ids=["metric", "versus", "x"],
+)
+def test_a_misspelt_metric_in_a_fact_is_refused_with_the_close_match(tmp_path, capsys, claim, field, says) -> None:
+    # `validate` passed it, and validate-model then read the metric as NaN for every run and
+    # reported the typo as the model failing the fact.
+    from model.cli import main
+
+    bad = tmp_path / "fact99_typo.yaml"
+    bad.write_text(_fact_with(claim))
+    assert main(["validate", str(bad)]) == 2
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 1 and said[0].startswith(f"error: {bad}: field '{field}': ") and says in said[0], said
+    assert "petitions_reported" in said[0] and "cadre_hours_share.handling" in said[0]  # the allowed names
+    out = tmp_path / "report"
+    assert main(["validate-model", "--dir", str(tmp_path), "--out", str(out)]) == 2  # before any run
+    assert capsys.readouterr().err.count("\n") == 1 and not out.exists()
+
+
+def test_dotted_and_derived_metrics_of_the_validation_runs_are_accepted(tmp_path) -> None:
+    good = tmp_path / "fact99_good.yaml"
+    good.write_text(
+        _fact_with("{label: l, kind: within, metric: cadre_hours_share.paperwork, versus: service_share, arm: a}")
+    )
+    assert load_fact(good).claims[0].versus == "service_share"
+
+
 # ---- the reduced suite ------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory):
@@ -228,6 +283,11 @@ def test_calibration_polish_brings_in_a_target_one_parameter_drives(monkeypatch)
         (("staffing.fill_rate: [0.55, 0.95]", "staffing.fill_rate: [0.55, 1.5]"), "priors' upper ends"),
         (("\nyears: 2\n", "\nyears: 0.001\n"), "field 'years': shorter than one day (got 0.001); allowed: 1/365"),
         (("value: 0.687 ", "value: .nan "), "field 'targets.0.value': Input should be a finite number"),
+        (
+            ("metric: debt_per_village", "metric: debt_per_vilage"),
+            "field 'targets.1.metric': 'debt_per_vilage' is not a metric of the validation runs; "
+            "did you mean 'debt_per_village'? allowed: ",
+        ),
     ],
     ids=[
         "unknown-field",
@@ -236,6 +296,7 @@ def test_calibration_polish_brings_in_a_target_one_parameter_drives(monkeypatch)
         "prior-out-of-range",
         "shorter-than-a-day",
         "nan-target",
+        "misspelt-metric",
     ],
 )
 def test_calibration_file_mistakes_stop_the_command_before_any_run(tmp_path, capsys, edit, says) -> None:

@@ -46,7 +46,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.stats import qmc
 
-from model.analysis.validation_runs import RunCache, ValidationRun, build_scenario_from, run_many
+from model.analysis.validation_runs import (
+    VALIDATION_METRICS,
+    RunCache,
+    ValidationRun,
+    build_scenario_from,
+    metric_names,
+    run_many,
+)
 from model.atomic import atomic_save_figure, atomic_write_text
 from model.scenario import ScenarioError, Years, read_yaml
 
@@ -111,9 +118,10 @@ class EssayCalibration(_Strict):
 
 
 def load_config(path: str | Path = CONFIG) -> dict[str, Any]:
-    """Read and check a calibration file: its fields, and every override it would apply (fixed,
-    search, each setting, each prior's ends) against its scenario, so that a typo stops the
-    command with one line before minutes of runs."""
+    """Read and check a calibration file: its fields, every override it would apply (fixed,
+    search, each setting, each prior's ends) against its scenario, and every target's metric
+    against the runs' metrics, so that a typo stops the command with one line before minutes
+    of runs."""
     path = Path(path)
     cfg = read_yaml(path)
     try:
@@ -138,6 +146,13 @@ def load_config(path: str | Path = CONFIG) -> dict[str, Any]:
                 build_scenario_from(cfg["_scenario"], {**spec.fixed, **spec.search_overrides, **overrides, **prior})
             except ScenarioError as err:
                 raise ScenarioError(f"{path}: setting {setting!r} with the priors' {('lower', 'upper')[end]} ends: {err}") from None
+    known = metric_names(cfg["_scenario"])
+    for i, t in enumerate(spec.targets):
+        if t.metric not in known:
+            from model.sweep.runs import unknown_metric
+
+            what = unknown_metric(t.metric, known, VALIDATION_METRICS)
+            raise ScenarioError(f"{path}: field 'targets.{i}.metric': {what}")
     return cfg
 
 

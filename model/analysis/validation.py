@@ -34,7 +34,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from model.analysis.validation_cli import FACTS_DIR, REPORT_DIR, ROOT  # noqa: E402  (one definition)
-from model.analysis.validation_runs import RunCache, ValidationRun, run_many
+from model.analysis.validation_runs import VALIDATION_METRICS, RunCache, ValidationRun, metric_names, run_many
 from model.analysis.validation_stats import (
     TestResult,
     convexity_test,
@@ -157,13 +157,31 @@ def load_fact(path: str | Path) -> FactSpec:
     except ScenarioError as err:
         raise ValueError(str(err)) from None
     try:
-        return FactSpec.model_validate({**data, "path": str(path)})
+        fact = FactSpec.model_validate({**data, "path": str(path)})
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         what = first["msg"].removeprefix("Value error, ")
         # A check across fields (a claim naming an unknown arm) has no location of its own.
         raise ValueError(f"{path}: field '{where}': {what}" if where else f"{path}: {what}") from None
+    _check_metric_names(fact)
+    return fact
+
+
+def _check_metric_names(fact: FactSpec) -> None:
+    """Every metric a claim reads is one the runs report."""
+    from model.sweep.runs import unknown_metric
+
+    try:
+        known = metric_names(fact.scenario_path())
+    except ScenarioError as err:
+        raise ValueError(f"{fact.path}: field 'scenario': {err}") from None
+    for i, claim in enumerate(fact.claims):
+        for name in ("metric", "versus", "x"):
+            metric = getattr(claim, name)
+            if metric is not None and metric not in known:
+                what = unknown_metric(metric, known, VALIDATION_METRICS)
+                raise ValueError(f"{fact.path}: field 'claims.{i}.{name}': {what}")
 
 
 def load_facts(directory: str | Path = FACTS_DIR, only: list[int] | None = None) -> list[FactSpec]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -176,6 +177,31 @@ def simulate(run: ValidationRun) -> dict[str, float]:
     out.update(_log_metrics(model))
     out.update(_village_metrics(model))
     return out
+
+
+VALIDATION_METRICS = "a metric of the validation runs"
+"""How messages name the metrics ``simulate`` reports (``metric_names``)."""
+
+
+def metric_names(scenario: str | Path) -> list[str]:
+    """Every metric a validation run of this scenario reports (``simulate``'s keys, sorted).
+
+    They have no declared list (the summary builds its own), so, as the sweep learns its
+    summary's names (``model.sweep.runs.model_outputs``), a run of ``OUTPUT_PROBE_DAYS``
+    tells: fact and calibration files are checked against it before any run, where a
+    misspelt name used to read as NaN and fail a fact as if the model had."""
+    return list(_probe_metric_names(str(Path(scenario).resolve())))
+
+
+@lru_cache(maxsize=8)
+def _probe_metric_names(scenario: str) -> tuple[str, ...]:
+    from model.sweep.runs import OUTPUT_PROBE_DAYS
+
+    with warnings.catch_warnings():
+        # One day leaves some groups empty; numpy warns of their means, and only names matter.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        metrics = simulate(ValidationRun.make(scenario, {}, 0, OUTPUT_PROBE_DAYS / 365))
+    return tuple(sorted(metrics))
 
 
 def _flatten(d: dict[str, Any], prefix: str, out: dict[str, float]) -> None:
@@ -406,4 +432,4 @@ def _keep(cache: RunCache, key: str, res: dict[str, float] | str) -> None:
         cache.store(key, res)
 
 
-__all__ = ["RunCache", "ValidationRun", "build_scenario", "run_many", "simulate"]
+__all__ = ["RunCache", "ValidationRun", "build_scenario", "metric_names", "run_many", "simulate"]

@@ -621,7 +621,7 @@ def check_outputs(exp: Experiment) -> None:
     run function): ``load_experiment`` calls it, and ``run_experiment`` if the experiment was
     built without scenario checks.
     """
-    from model.sweep.runs import model_outputs
+    from model.sweep.runs import model_outputs, unknown_metric
 
     source = exp.origin
     try:
@@ -633,8 +633,7 @@ def check_outputs(exp: Experiment) -> None:
     kept += [(f"calibration.targets.{i}.metric", t.metric) for i, t in enumerate(targets)]
     for field, name in kept:
         if name not in summary:
-            raise _error(source, field, f"{name!r} is not in the model's summary; allowed: "
-                         f"{', '.join(summary)}")
+            raise _error(source, field, unknown_metric(name, summary))
     series = exp.metrics.timeseries
     for i, name in enumerate(series.columns if series and series.columns != "all" else []):
         if name not in columns:
