@@ -37,9 +37,10 @@ def _with_options(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
-def _at_least_one(value: int, option: str) -> None:
-    if value < 1:
-        raise BadInput(f"{option} {value}: allowed: 1 or more")
+def at_least(value: int | None, option: str, least: int = 1) -> None:
+    """Refuse a count option below ``least`` before any work (None: not given, the default)."""
+    if value is not None and value < least:
+        raise BadInput(f"{option} {value}: allowed: {least} or more")
 
 
 def usable_folder(out: Path, option: str = "--out") -> None:
@@ -140,7 +141,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     from model.analysis.paired import paired_differences
 
-    _at_least_one(args.seeds, "--seeds")
+    at_least(args.seeds, "--seeds")
+    at_least(args.workers, "--workers")
     overrides = _with_options(args)  # --set and --years, checked with every file before any run
     names = [load_scenario(p, overrides).name for p in args.scenarios]
     if len(args.scenarios) < 2:
@@ -293,7 +295,7 @@ def cmd_resident(args: argparse.Namespace) -> int:
     from model.simulation import GovernanceModel
 
     scenario = load_scenario(args.scenario, _with_options(args))
-    _at_least_one(args.days, "--days")
+    at_least(args.days, "--days")
     model = GovernanceModel(scenario, seed=scenario.seed)
     if not 0 <= args.id < len(model.residents):  # before spending the run on it
         raise BadInput(

@@ -238,3 +238,18 @@ def test_regress_without_a_baseline_exits_2_with_the_command_to_make_one(tmp_pat
 def test_regress_update_requires_a_reason(tmp_path, capsys) -> None:
     assert main(["regress", "--update", "--baseline", str(tmp_path / "b.json")]) == 2
     assert "--reason" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        (["--workers", "-1"], "--workers -1: allowed: 1 or more"),
+        (["--seed-offset", "-5"], "--seed-offset -5: allowed: 0 or more"),
+    ],
+    ids=["workers", "seed-offset"],
+)
+def test_regress_refuses_a_negative_count_before_reading_the_baseline(tmp_path, capsys, option, says) -> None:
+    # --workers -1 ran on one process without a word; --seed-offset -5 ended in a traceback
+    # from the first run given a negative seed, after the others had started.
+    assert main(["regress", "--baseline", str(tmp_path / "none.json"), *option]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"error: {says}"]

@@ -310,8 +310,12 @@ def test_an_override_into_a_mapping_changes_one_entry_and_keeps_the_defaults():
         (["compare", str(SCENARIOS / "demo.yaml")], "two or more scenario files"),
         (["compare", str(SCENARIOS / "demo.yaml"), str(SCENARIOS / "demo.yaml")], "both named 'demo'"),
         (["resident", str(SCENARIOS / "demo.yaml"), "99999999"], "allowed: 0.."),
+        (
+            ["compare", str(SCENARIOS / "demo.yaml"), str(SCENARIOS / "veto.yaml"), "--workers", "-1"],
+            "--workers -1: allowed: 1 or more",
+        ),
     ],
-    ids=["compare-one", "compare-same-name", "resident-out-of-range"],
+    ids=["compare-one", "compare-same-name", "resident-out-of-range", "compare-negative-workers"],
 )
 def test_commands_refuse_arguments_they_cannot_use_before_running(args, says, capsys):
     # Each of these ran the model first and then crashed with a traceback.

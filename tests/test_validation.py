@@ -176,6 +176,18 @@ def test_a_misspelt_metric_in_a_fact_is_refused_with_the_close_match(tmp_path, c
     assert capsys.readouterr().err.count("\n") == 1 and not out.exists()
 
 
+@pytest.mark.parametrize("command", [["validate-model", "--facts", "1"], ["calibrate-essays"]])
+def test_a_worker_count_below_one_is_refused_before_any_run(tmp_path, capsys, command) -> None:
+    # It reached the process pool and ended in a ValueError traceback.
+    from model.cli import main
+
+    out = ["--out", str(tmp_path / "report")] if command[0] == "validate-model" else []
+    scenario_out = ["--scenario-out", str(tmp_path / "c.yaml")] if command[0] == "calibrate-essays" else []
+    assert main([*command, "--workers", "-1", *out, *scenario_out]) == 2
+    assert capsys.readouterr().err.splitlines() == ["error: --workers -1: allowed: 1 or more"]
+    assert not list(tmp_path.iterdir())
+
+
 def test_dotted_and_derived_metrics_of_the_validation_runs_are_accepted(tmp_path) -> None:
     good = tmp_path / "fact99_good.yaml"
     good.write_text(

@@ -29,8 +29,11 @@ def _overrides(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
 
 def cmd_regress(args: argparse.Namespace) -> int:
     from model.analysis import regression as rg
-    from model.cli import BadInput
+    from model.cli import BadInput, at_least
 
+    at_least(args.workers, "--workers")
+    # Seeds are 0 or more: a negative shift failed in the first run, after the others started.
+    at_least(args.seed_offset, "--seed-offset", least=0)
     try:
         if args.update:
             return _update(args)
@@ -123,7 +126,7 @@ def add_regress_command(sub: argparse._SubParsersAction) -> None:
         "--seed-offset",
         type=int,
         default=0,
-        help="run seeds shifted by this much: a fresh random stream, as a change of draws would give",
+        help="run seeds shifted by this much (0 or more): a fresh random stream, as a change of draws would give",
     )
     p.add_argument("--json", metavar="PATH", help="also write the full report as JSON")
     p.set_defaults(func=cmd_regress)

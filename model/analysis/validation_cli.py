@@ -22,8 +22,9 @@ CALIBRATED_SCENARIO = ROOT / "scenarios" / "calibrated.yaml"
 
 def cmd_validate_model(args: argparse.Namespace) -> int:
     from model.analysis.validation import load_facts, run_validation, write_report
-    from model.cli import EXIT_FAILED, EXIT_OK, BadInput
+    from model.cli import EXIT_FAILED, EXIT_OK, BadInput, at_least
 
+    at_least(args.workers, "--workers")
     try:
         only = [int(x) for x in args.facts.split(",")] if args.facts else None
     except ValueError:
@@ -56,7 +57,9 @@ def cmd_validate_model(args: argparse.Namespace) -> int:
 
 def cmd_calibrate_essays(args: argparse.Namespace) -> int:
     from model.analysis.calibration_essays import run_calibration
+    from model.cli import at_least
 
+    at_least(args.workers, "--workers")
     # Only the full calibration replaces the committed scenario and its page: a --quick smoke
     # run, or one written elsewhere, keeps its outputs together away from them.
     quick_dir = Path("out") / "calibration-quick"
@@ -110,7 +113,7 @@ def add_validation_command(subparsers: argparse._SubParsersAction) -> None:
         help=f"where calibration.md and its figure go (default: {REPORT_DIR.relative_to(ROOT)} for the "
         "committed scenario, else the scenario's folder)",
     )
-    p.add_argument("--workers", type=int)
+    p.add_argument("--workers", type=int, help="local processes (default: all cores)")
     p.add_argument("--quick", action="store_true", help="a small budget, for smoke tests")
     p.add_argument("--cache", help="JSON-lines file caching finished runs (re-runs skip them)")
     p.set_defaults(func=cmd_calibrate_essays)
