@@ -49,19 +49,30 @@ def usable_folder(out: Path, option: str = "--out") -> None:
     The test is a real write (a temporary file, removed at once) in the folder or in its
     nearest existing parent: permission bits alone mislead for root, on /proc or on a
     read-only mount. Nothing is left behind."""
-    parent = out
+    _can_write_in(out, out, option, "a folder, new or existing", "a folder you can write")
+
+
+def usable_file(path: Path, option: str) -> None:
+    """Refuse an output file that could not be written, before the work that fills it: a
+    folder, or a file in a folder that cannot be written (the same real write as
+    ``usable_folder``). Nothing is left behind."""
+    if path.is_dir():
+        raise BadInput(f"{option} {path}: is a folder; allowed: a file name")
+    _can_write_in(path, path.parent, option, "a file in a folder, new or existing", "a file in a folder you can write")
+
+
+def _can_write_in(given: Path, folder: Path, option: str, kind: str, writable: str) -> None:
+    parent = folder
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
-        where = "is a file" if parent == out else f"is under the file {parent}"
-        raise BadInput(f"{option} {out}: {where}; allowed: a folder, new or existing")
+        where = "is a file" if parent == given else f"is under the file {parent}"
+        raise BadInput(f"{option} {given}: {where}; allowed: {kind}")
     try:
         with tempfile.TemporaryFile(dir=parent):
             pass
     except OSError as err:
-        raise BadInput(
-            f"{option} {out}: cannot write in {parent} ({err.strerror}); allowed: a folder you can write"
-        ) from None
+        raise BadInput(f"{option} {given}: cannot write in {parent} ({err.strerror}); allowed: {writable}") from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -282,9 +293,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
         from model.atomic import atomic_write_text
 
         out = Path(args.out)
-        if out.is_dir():
-            raise BadInput(f"--out {out}: is a folder; allowed: a file name")
-        usable_folder(out.parent)
+        usable_file(out, "--out")
         atomic_write_text(out, text)
     else:
         print(text)

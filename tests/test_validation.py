@@ -188,6 +188,74 @@ def test_a_worker_count_below_one_is_refused_before_any_run(tmp_path, capsys, co
     assert not list(tmp_path.iterdir())
 
 
+UNWRITABLE_FOLDERS = [
+    pytest.param(lambda tmp: tmp / "afile", "is a file", id="an existing file"),
+    pytest.param(lambda tmp: tmp / "afile" / "x", "is under the file", id="under a file"),
+    pytest.param(
+        lambda tmp: Path("/proc/x"),
+        "cannot write in /proc",
+        id="in /proc",
+        marks=pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="Linux only"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("where", "says"), UNWRITABLE_FOLDERS)
+def test_validate_model_refuses_a_report_folder_it_cannot_write_before_any_run(
+    tmp_path, capsys, monkeypatch, where, says
+) -> None:
+    # The report is written after every run: a bad --out ended in a traceback there.
+    import model.analysis.validation as validation
+
+    def run(*args, **kwargs):
+        raise AssertionError("the suite ran")
+
+    monkeypatch.setattr(validation, "run_validation", run)
+    (tmp_path / "afile").write_text("")
+    out = where(tmp_path)
+    from model.cli import main
+
+    assert main(["validate-model", "--facts", "1", "--out", str(out)]) == 2
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 1 and said[0].startswith(f"error: --out {out}: {says}") and "allowed:" in said[0], said
+
+
+@pytest.mark.parametrize(
+    ("option", "where", "says"),
+    [
+        ("--scenario-out", lambda tmp: tmp / "adir", "is a folder; allowed: a file name"),
+        ("--scenario-out", lambda tmp: tmp / "afile" / "c.yaml", "is under the file"),
+        ("--doc-dir", lambda tmp: tmp / "afile", "is a file; allowed: a folder"),
+        pytest.param(
+            "--doc-dir",
+            lambda tmp: Path("/proc/x"),
+            "cannot write in /proc",
+            marks=pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="Linux only"),
+        ),
+    ],
+    ids=["scenario-out-a-folder", "scenario-out-under-a-file", "doc-dir-a-file", "doc-dir-in-proc"],
+)
+def test_calibrate_essays_refuses_outputs_it_cannot_write_before_any_run(
+    tmp_path, capsys, monkeypatch, option, where, says
+) -> None:
+    # The calibrated scenario and its page are written after minutes of runs.
+    import model.analysis.calibration_essays as cal
+
+    def run(*args, **kwargs):
+        raise AssertionError("the calibration ran")
+
+    monkeypatch.setattr(cal, "run_calibration", run)
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "adir").mkdir()
+    path = where(tmp_path)
+    outputs = {"--scenario-out": str(tmp_path / "c.yaml"), "--doc-dir": str(tmp_path / "doc"), option: str(path)}
+    from model.cli import main
+
+    assert main(["calibrate-essays", *(x for pair in outputs.items() for x in pair)]) == 2
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 1 and said[0].startswith(f"error: {option} {path}: {says}"), said
+
+
 def test_dotted_and_derived_metrics_of_the_validation_runs_are_accepted(tmp_path) -> None:
     good = tmp_path / "fact99_good.yaml"
     good.write_text(

@@ -22,7 +22,7 @@ CALIBRATED_SCENARIO = ROOT / "scenarios" / "calibrated.yaml"
 
 def cmd_validate_model(args: argparse.Namespace) -> int:
     from model.analysis.validation import load_facts, run_validation, write_report
-    from model.cli import EXIT_FAILED, EXIT_OK, BadInput, at_least
+    from model.cli import EXIT_FAILED, EXIT_OK, BadInput, at_least, usable_folder
 
     at_least(args.workers, "--workers")
     try:
@@ -36,6 +36,7 @@ def cmd_validate_model(args: argparse.Namespace) -> int:
     if not facts:
         raise BadInput(f"{args.dir}: no fact*.yaml files{' with ids ' + args.facts if args.facts else ''}")
     out = Path(args.out) if args.out else (REPORT_DIR if args.full else Path("out") / "validation-reduced")
+    usable_folder(out)  # before the runs, not when the report is written after them
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -57,7 +58,7 @@ def cmd_validate_model(args: argparse.Namespace) -> int:
 
 def cmd_calibrate_essays(args: argparse.Namespace) -> int:
     from model.analysis.calibration_essays import run_calibration
-    from model.cli import at_least
+    from model.cli import at_least, usable_file, usable_folder
 
     at_least(args.workers, "--workers")
     # Only the full calibration replaces the committed scenario and its page: a --quick smoke
@@ -67,6 +68,9 @@ def cmd_calibrate_essays(args: argparse.Namespace) -> int:
     scenario_out = Path(args.scenario_out) if args.scenario_out else default_scenario
     committed = scenario_out.resolve() == CALIBRATED_SCENARIO
     doc_dir = Path(args.doc_dir) if args.doc_dir else (REPORT_DIR if committed else scenario_out.parent)
+    # Checked before the minutes of runs, whose outputs are written only at the end.
+    usable_file(scenario_out, "--scenario-out")
+    usable_folder(doc_dir, "--doc-dir")
     run_calibration(
         config=args.config,
         out_scenario=scenario_out,
