@@ -12,6 +12,7 @@ left to the full form. The whole reduced suite is simulated once per session (mo
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from model.analysis.validation import (
     run_validation,
     write_report,
 )
+from model.analysis.validation_runs import RunCache
 from model.analysis.validation_stats import convexity_test, holm, level_test, paired_test
 
 FAILS_SEE = "the model does not reproduce this yet; diagnosis in the fact file and docs/validation/report.md: "
@@ -262,6 +264,88 @@ def test_dotted_and_derived_metrics_of_the_validation_runs_are_accepted(tmp_path
         _fact_with("{label: l, kind: within, metric: cadre_hours_share.paperwork, versus: service_share, arm: a}")
     )
     assert load_fact(good).claims[0].versus == "service_share"
+
+
+def _cache_line(key: str, value: float) -> str:
+    return json.dumps([key, {"m": value}]) + "\n"
+
+
+def test_a_run_cache_cut_short_by_a_kill_keeps_its_finished_runs_and_resumes(tmp_path, capsys) -> None:
+    # A killed write leaves the last line cut short: every re-run stopped on it with a
+    # JSONDecodeError, so none of the finished runs could be resumed.
+    path = tmp_path / "runs.jsonl"
+    path.write_text(_cache_line("a", 1.0) + "not json\n" + _cache_line("b", 2.0) + _cache_line("c", 3.0)[:12])
+    cache = RunCache(path)
+    assert cache.results == {"a": {"m": 1.0}, "b": {"m": 2.0}} and cache.skipped == 2
+    assert "skipped 2 damaged lines" in capsys.readouterr().err
+    cache.store("c", {"m": 3.0})  # simulated again, on a line of its own
+    again = RunCache(path)
+    assert again.results == {"a": {"m": 1.0}, "b": {"m": 2.0}, "c": {"m": 3.0}} and again.skipped == 2
+
+
+def test_a_run_cache_appends_each_run_as_one_whole_line_in_one_unbuffered_write(tmp_path, monkeypatch) -> None:
+    # A buffered text file may hand a long line (this one is ~60 kB) to the system in pieces.
+    path, writes, real_open = tmp_path / "runs.jsonl", [], Path.open
+
+    class Recorder:
+        def __init__(self, fh, buffering: int) -> None:
+            self.fh, self.buffering = fh, buffering
+
+        def __enter__(self) -> Recorder:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.fh.close()
+
+        def write(self, data: bytes) -> int:
+            writes.append((self.buffering, data))
+            return self.fh.write(data)
+
+    def recording_open(self: Path, mode: str = "r", buffering: int = -1, *args, **kwargs):
+        fh = real_open(self, mode, buffering, *args, **kwargs)
+        return Recorder(fh, buffering) if self == path and "a" in mode else fh
+
+    monkeypatch.setattr(Path, "open", recording_open)
+    metrics = {f"metric_{i}": i / 7 for i in range(2000)}
+    cache = RunCache(path)
+    cache.store("a", metrics)
+    cache.store("b", metrics)
+    assert [buffering for buffering, _ in writes] == [0, 0]
+    assert [json.loads(data)[0] for _, data in writes] == ["a", "b"]
+    assert all(data.endswith(b"\n") and data.count(b"\n") == 1 for _, data in writes)
+
+
+@pytest.mark.parametrize("command", ["validate-model", "calibrate-essays"])
+@pytest.mark.parametrize(
+    ("where", "says"),
+    [(lambda tmp: tmp / "adir", "is a folder"), (lambda tmp: tmp / "afile" / "runs.jsonl", "is under the file")],
+    ids=["a-folder", "under-a-file"],
+)
+def test_a_run_cache_that_cannot_be_appended_to_is_refused_before_any_run(
+    tmp_path, capsys, monkeypatch, command, where, says
+) -> None:
+    # It was opened for the first finished run and ended in a traceback there.
+    import model.analysis.calibration_essays as cal
+    import model.analysis.validation as validation
+
+    def run(*args, **kwargs):
+        raise AssertionError("it ran")
+
+    monkeypatch.setattr(validation, "run_validation", run)
+    monkeypatch.setattr(cal, "run_calibration", run)
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "adir").mkdir()
+    cache = where(tmp_path)
+    outputs = (
+        ["--facts", "1", "--out", str(tmp_path / "report")]
+        if command == "validate-model"
+        else ["--scenario-out", str(tmp_path / "c.yaml")]
+    )
+    from model.cli import main
+
+    assert main([command, *outputs, "--cache", str(cache)]) == 2
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 1 and said[0].startswith(f"error: --cache {cache}: {says}"), said
 
 
 # ---- the reduced suite ------------------------------------------------------------------

@@ -20,6 +20,26 @@ CALIBRATION_CONFIG = FACTS_DIR / "calibration.yaml"
 CALIBRATED_SCENARIO = ROOT / "scenarios" / "calibrated.yaml"
 
 
+def usable_cache(path: str | None) -> None:
+    """Refuse a run cache (``--cache``) that could not be read and appended to, before the
+    runs: a folder, a place that cannot be written, or a file that cannot be opened."""
+    from model.cli import BadInput, usable_file
+
+    if path is None:
+        return
+    cache = Path(path)
+    usable_file(cache, "--cache")
+    if cache.exists():
+        try:
+            with cache.open("rb"), cache.open("ab"):
+                pass
+        except OSError as err:
+            raise BadInput(
+                f"--cache {cache}: cannot read and append to it ({err.strerror}); "
+                "allowed: a JSON-lines file you can read and write, or a new file"
+            ) from None
+
+
 def cmd_validate_model(args: argparse.Namespace) -> int:
     from model.analysis.validation import load_facts, run_validation, write_report
     from model.cli import EXIT_FAILED, EXIT_OK, BadInput, at_least, usable_folder
@@ -37,6 +57,7 @@ def cmd_validate_model(args: argparse.Namespace) -> int:
         raise BadInput(f"{args.dir}: no fact*.yaml files{' with ids ' + args.facts if args.facts else ''}")
     out = Path(args.out) if args.out else (REPORT_DIR if args.full else Path("out") / "validation-reduced")
     usable_folder(out)  # before the runs, not when the report is written after them
+    usable_cache(args.cache)
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -71,6 +92,7 @@ def cmd_calibrate_essays(args: argparse.Namespace) -> int:
     # Checked before the minutes of runs, whose outputs are written only at the end.
     usable_file(scenario_out, "--scenario-out")
     usable_folder(doc_dir, "--doc-dir")
+    usable_cache(args.cache)
     run_calibration(
         config=args.config,
         out_scenario=scenario_out,
@@ -96,7 +118,9 @@ def add_validation_command(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--facts", help="comma-separated fact ids to run (default: all)")
     p.add_argument("--workers", type=int, help="local processes (default: all cores)")
-    p.add_argument("--cache", help="JSON-lines file caching finished runs (re-runs skip them)")
+    p.add_argument(
+        "--cache", help="JSON-lines file caching finished runs (re-runs skip them; a line cut short by a kill is skipped)"
+    )
     p.add_argument("--dir", default=str(FACTS_DIR), help="folder of fact*.yaml files")
     p.set_defaults(func=cmd_validate_model)
 
@@ -119,5 +143,7 @@ def add_validation_command(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--workers", type=int, help="local processes (default: all cores)")
     p.add_argument("--quick", action="store_true", help="a small budget, for smoke tests")
-    p.add_argument("--cache", help="JSON-lines file caching finished runs (re-runs skip them)")
+    p.add_argument(
+        "--cache", help="JSON-lines file caching finished runs (re-runs skip them; a line cut short by a kill is skipped)"
+    )
     p.set_defaults(func=cmd_calibrate_essays)

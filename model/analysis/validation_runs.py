@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -376,24 +377,59 @@ def _worker(run: ValidationRun) -> tuple[str, dict[str, float] | str]:
 
 @dataclass
 class RunCache:
-    """Finished runs by key, optionally persisted as JSON lines."""
+    """Finished runs by key, optionally persisted as JSON lines, one line per run.
+
+    A run killed while its line was being appended leaves that line cut short. Reading skips
+    a damaged line (and says how many on stderr) and keeps the others, so the finished runs
+    still resume; appending starts a new line after a cut one."""
 
     path: Path | None = None
     results: dict[str, dict[str, float]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    skipped: int = 0
+    """Damaged lines ignored when the file was read; their runs are simulated again."""
+    _cut_short: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.path is not None and self.path.is_file():
-            for line in self.path.read_text().splitlines():
-                key, metrics = json.loads(line)
-                self.results[key] = metrics
+        if self.path is None or not self.path.is_file():
+            return
+        text = self.path.read_bytes().decode("utf-8", errors="replace")
+        for line in text.splitlines():
+            entry = _cached_run(line)
+            if entry is not None:
+                self.results[entry[0]] = entry[1]
+            elif line.strip():
+                self.skipped += 1
+        self._cut_short = bool(text) and not text.endswith("\n")
+        if self.skipped:
+            print(
+                f"warning: {self.path}: skipped {self.skipped} damaged line{'s' if self.skipped > 1 else ''} "
+                "(a run stopped while writing leaves its line cut short); those runs will be simulated again",
+                file=sys.stderr,
+            )
 
     def store(self, key: str, metrics: dict[str, float]) -> None:
         self.results[key] = metrics
         if self.path is not None:
+            line = json.dumps([key, metrics]) + "\n"
+            if self._cut_short:  # not onto the end of a cut line, which would damage this one too
+                line, self._cut_short = "\n" + line, False
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a") as fh:
-                fh.write(json.dumps([key, metrics]) + "\n")
+            # Unbuffered: the whole line goes in one write(2) at the end of the file (O_APPEND)
+            # as the run is stored, not in pieces that a kill could separate.
+            with self.path.open("ab", buffering=0) as fh:
+                fh.write(line.encode("utf-8"))
+
+
+def _cached_run(line: str) -> tuple[str, dict[str, float]] | None:
+    """A cache line as (key, metrics), or None if it is damaged."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and isinstance(entry[1], dict):
+        return entry[0], entry[1]
+    return None
 
 
 def run_many(
