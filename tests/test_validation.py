@@ -277,7 +277,7 @@ def test_a_run_cache_cut_short_by_a_kill_keeps_its_finished_runs_and_resumes(tmp
     path.write_text(_cache_line("a", 1.0) + "not json\n" + _cache_line("b", 2.0) + _cache_line("c", 3.0)[:12])
     cache = RunCache(path)
     assert cache.results == {"a": {"m": 1.0}, "b": {"m": 2.0}} and cache.skipped == 2
-    assert "skipped 2 damaged lines" in capsys.readouterr().err
+    assert "skipped 2 damaged lines and kept 2 runs" in capsys.readouterr().err
     cache.store("c", {"m": 3.0})  # simulated again, on a line of its own
     again = RunCache(path)
     assert again.results == {"a": {"m": 1.0}, "b": {"m": 2.0}, "c": {"m": 3.0}} and again.skipped == 2

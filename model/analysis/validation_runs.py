@@ -403,8 +403,9 @@ class RunCache:
         self._cut_short = bool(text) and not text.endswith("\n")
         if self.skipped:
             print(
-                f"warning: {self.path}: skipped {self.skipped} damaged line{'s' if self.skipped > 1 else ''} "
-                "(a run stopped while writing leaves its line cut short); those runs will be simulated again",
+                f"warning: {self.path}: skipped {self.skipped} damaged line{'s' if self.skipped > 1 else ''} and "
+                f"kept {len(self.results)} runs (a run stopped while its line was written leaves it cut short; "
+                "a run on no whole line is simulated again)",
                 file=sys.stderr,
             )
 
