@@ -47,9 +47,10 @@ def _with_options(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
-def _at_least_one(value: int, option: str) -> None:
-    if value < 1:
-        raise BadInput(f"{option} {value}: allowed: 1 or more")
+def at_least(value: int | None, option: str, least: int = 1) -> None:
+    """Refuse a count option below ``least`` before any work (None: not given, the default)."""
+    if value is not None and value < least:
+        raise BadInput(f"{option} {value}: allowed: {least} or more")
 
 
 def usable_folder(out: Path, option: str = "--out") -> None:
@@ -58,19 +59,30 @@ def usable_folder(out: Path, option: str = "--out") -> None:
     The test is a real write (a temporary file, removed at once) in the folder or in its
     nearest existing parent: permission bits alone mislead for root, on /proc or on a
     read-only mount. Nothing is left behind."""
-    parent = out
+    _can_write_in(out, out, option, "a folder, new or existing", "a folder you can write")
+
+
+def usable_file(path: Path, option: str) -> None:
+    """Refuse an output file that could not be written, before the work that fills it: a
+    folder, or a file in a folder that cannot be written (the same real write as
+    ``usable_folder``). Nothing is left behind."""
+    if path.is_dir():
+        raise BadInput(f"{option} {path}: is a folder; allowed: a file name")
+    _can_write_in(path, path.parent, option, "a file in a folder, new or existing", "a file in a folder you can write")
+
+
+def _can_write_in(given: Path, folder: Path, option: str, kind: str, writable: str) -> None:
+    parent = folder
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
-        where = "is a file" if parent == out else f"is under the file {parent}"
-        raise BadInput(f"{option} {out}: {where}; allowed: a folder, new or existing")
+        where = "is a file" if parent == given else f"is under the file {parent}"
+        raise BadInput(f"{option} {given}: {where}; allowed: {kind}")
     try:
         with tempfile.TemporaryFile(dir=parent):
             pass
     except OSError as err:
-        raise BadInput(
-            f"{option} {out}: cannot write in {parent} ({err.strerror}); allowed: a folder you can write"
-        ) from None
+        raise BadInput(f"{option} {given}: cannot write in {parent} ({err.strerror}); allowed: {writable}") from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -150,7 +162,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     from model.analysis.paired import paired_differences
 
-    _at_least_one(args.seeds, "--seeds")
+    at_least(args.seeds, "--seeds")
+    at_least(args.workers, "--workers")
     overrides = _with_options(args)  # --set and --years, checked with every file before any run
     names = [load_scenario(p, overrides).name for p in args.scenarios]
     if len(args.scenarios) < 2:
@@ -277,9 +290,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
         from model.atomic import atomic_write_text
 
         out = Path(args.out)
-        if out.is_dir():
-            raise BadInput(f"--out {out}: is a folder; allowed: a file name")
-        usable_folder(out.parent)
+        usable_file(out, "--out")
         atomic_write_text(out, text)
     else:
         print(text)
@@ -290,7 +301,7 @@ def cmd_resident(args: argparse.Namespace) -> int:
     from model.simulation import GovernanceModel
 
     scenario = load_scenario(args.scenario, _with_options(args))
-    _at_least_one(args.days, "--days")
+    at_least(args.days, "--days")
     longest = MAX_YEARS * 365
     if args.days > longest:
         raise BadInput(f"--days {args.days}: allowed: 1..{longest} ({MAX_YEARS} years, the longest a scenario runs)")

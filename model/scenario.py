@@ -18,10 +18,10 @@ from __future__ import annotations
 import copy
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 LEVELS = ("self", "association", "village", "grid", "township", "county")
 """The escalation ladder (Beicai, 002): self / neighbour point → association → village
@@ -76,6 +76,21 @@ def shares_sum_to_one(mix: dict[str, float]) -> dict[str, float]:
     if any(v < 0 for v in mix.values()) or abs(total - 1.0) > 1e-6:
         raise ValueError(f"shares must be non-negative and sum to 1 (got {total:g})")
     return mix
+
+
+def at_least_one_day(years: float) -> float:
+    """``years`` unchanged if it spans at least one day. The model steps in whole days (a
+    run's ``days`` rounds), so a shorter horizon would run no day at all and report the rates
+    of an empty run as 0."""
+    if years * 365 < 1:
+        raise ValueError(f"shorter than one day (got {years!r}); allowed: 1/365 (one day) or more, up to {MAX_YEARS}")
+    return years
+
+
+Years = Annotated[float, Field(gt=0, le=MAX_YEARS), AfterValidator(at_least_one_day)]
+"""A simulated horizon in years: at least one day, at most MAX_YEARS. Scenarios,
+experiments, validation facts and the essay calibration share it, so a horizon one file
+accepts the others do too."""
 
 
 class ScenarioError(ValueError):
@@ -688,19 +703,10 @@ class StaffingRules(_Strict):
     )
 
 
-def at_least_one_day(years: float) -> float:
-    """``years`` itself, if the model can run it: at least one day. The model steps in whole
-    days (``Scenario.days`` rounds), so a shorter horizon would run no day at all and report
-    the rates of an empty run as 0. Scenarios and experiments share this rule."""
-    if years * 365 < 1:
-        raise ValueError(f"shorter than one day (got {years!r}); allowed: 1/365 (one day) or more, up to {MAX_YEARS}")
-    return years
-
-
 class Scenario(_Strict):
     name: str = Field(..., min_length=1, description="Scenario name, used in outputs.")
     description: str = Field("", description="What this scenario is for.")
-    years: float = Field(3, gt=0, le=MAX_YEARS, description="Simulated years (one step = one day; at least one day, 1/365).")
+    years: Years = Field(3, description="Simulated years (one step = one day; at least one day, 1/365).")
     seed: int = Field(1, ge=0, description="Default seed when none is given on the command line.")
     county: CountySpec = Field(default_factory=CountySpec)
     typology: TypologyRules = Field(default_factory=TypologyRules)
@@ -718,11 +724,6 @@ class Scenario(_Strict):
     regime: RegimeSpec = Field(default_factory=RegimeSpec)
     fiscal: FiscalRules = Field(default_factory=FiscalRules)
     staffing: StaffingRules = Field(default_factory=StaffingRules)
-
-    @field_validator("years")
-    @classmethod
-    def _at_least_one_day(cls, years: float) -> float:
-        return at_least_one_day(years)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:

@@ -10,6 +10,7 @@ tuning; only ``test_committed_baseline_still_holds`` (slow) reads regression/bas
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -238,3 +239,57 @@ def test_regress_without_a_baseline_exits_2_with_the_command_to_make_one(tmp_pat
 def test_regress_update_requires_a_reason(tmp_path, capsys) -> None:
     assert main(["regress", "--update", "--baseline", str(tmp_path / "b.json")]) == 2
     assert "--reason" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        (["--workers", "-1"], "--workers -1: allowed: 1 or more"),
+        (["--seed-offset", "-5"], "--seed-offset -5: allowed: 0 or more"),
+    ],
+    ids=["workers", "seed-offset"],
+)
+def test_regress_refuses_a_negative_count_before_reading_the_baseline(tmp_path, capsys, option, says) -> None:
+    # --workers -1 ran on one process without a word; --seed-offset -5 ended in a traceback
+    # from the first run given a negative seed, after the others had started.
+    assert main(["regress", "--baseline", str(tmp_path / "none.json"), *option]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"error: {says}"]
+
+
+def _unwritable(tmp_path, kind: str):
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "adir").mkdir()
+    return {"a folder": tmp_path / "adir", "under a file": tmp_path / "afile" / "x.json", "in /proc": "/proc/x.json"}[kind]
+
+
+KINDS = [
+    "a folder",
+    "under a file",
+    pytest.param("in /proc", marks=pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="Linux only")),
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_regress_refuses_a_json_report_it_cannot_write_before_running(tmp_path, capsys, monkeypatch, kind) -> None:
+    # The report was written after every run, and a bad path ended in a traceback there.
+    def run(*args, **kwargs):
+        raise AssertionError("the suite ran")
+
+    monkeypatch.setattr(rg, "read_baseline", lambda path: {})
+    monkeypatch.setattr(rg, "check", run)
+    where = _unwritable(tmp_path, kind)
+    assert main(["regress", "--json", str(where)]) == 2
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 1 and said[0].startswith(f"error: --json {where}: ") and "allowed:" in said[0], said
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_regress_update_refuses_a_baseline_it_cannot_write_before_running(tmp_path, capsys, monkeypatch, kind) -> None:
+    def run(*args, **kwargs):
+        raise AssertionError("the suite ran")
+
+    monkeypatch.setattr(rg, "run_suite", run)
+    where = _unwritable(tmp_path, kind)
+    assert main(["regress", "--update", "--reason", "r", "--baseline", str(where)]) == 2
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 1 and said[0].startswith(f"error: --baseline {where}: ") and "allowed:" in said[0], said

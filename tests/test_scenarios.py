@@ -337,8 +337,12 @@ def test_an_override_into_a_mapping_changes_one_entry_and_keeps_the_defaults():
          "field 'regime.name'"),
         # It simulated 274 years of the demo before answering.
         (["resident", str(SCENARIOS / "demo.yaml"), "5", "--days", "100000"], "allowed: 1..18250"),
+        (
+            ["compare", str(SCENARIOS / "demo.yaml"), str(SCENARIOS / "veto.yaml"), "--workers", "-1"],
+            "--workers -1: allowed: 1 or more",
+        ),
     ],
-    ids=["compare-one", "compare-same-name", "resident-out-of-range", "folder-as-file", "absurd-rate", "experiment-as-scenario", "set-twice", "set-and-option", "regime-name-not-a-string", "resident-days-past-50-years"],
+    ids=["compare-one", "compare-same-name", "resident-out-of-range", "folder-as-file", "absurd-rate", "experiment-as-scenario", "set-twice", "set-and-option", "regime-name-not-a-string", "resident-days-past-50-years", "compare-negative-workers"],
 )
 def test_commands_refuse_arguments_they_cannot_use_before_running(args, says, capsys):
     # Each of these ran the model first and then crashed with a traceback.

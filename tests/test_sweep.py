@@ -274,6 +274,45 @@ def test_sweep_refuses_an_out_under_a_file_before_any_run(tmp_path: Path,
     assert afile.read_text() == ""
 
 
+UNWRITABLE = [
+    pytest.param(lambda tmp: tmp / "afile", id="an existing file"),
+    pytest.param(lambda tmp: tmp / "afile" / "report", id="under a file"),
+    pytest.param(lambda tmp: Path("/proc/report"), id="in /proc",
+                 marks=pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="Linux only")),
+]
+
+
+@pytest.mark.parametrize("where", UNWRITABLE)
+def test_report_refuses_a_dest_it_cannot_write_before_analysing(
+        where, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # It analysed the store first and ended in a traceback from mkdir.
+    import model.analysis.report
+
+    def analyse(*args: object) -> None:
+        raise AssertionError("the store was analysed")
+
+    monkeypatch.setattr(model.analysis.report, "write_report", analyse)
+    (tmp_path / "afile").write_text("")
+    dest = where(tmp_path)
+    assert sweep_main(["report", str(tmp_path / "store"), "--dest", str(dest)]) == 2
+    message = capsys.readouterr().err.strip()
+    assert message.count("\n") == 0 and message.startswith(f"error: --dest {dest}: ") and "allowed:" in message
+    assert (tmp_path / "afile").read_text() == ""
+
+
+def test_sweep_with_report_refuses_a_report_folder_it_cannot_write_before_any_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_experiment(tmp_path, SMALL_GRID)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report").write_text("")
+    assert sweep_main(["sweep", str(path), "--out", str(out), "--report", "--no-progress"]) == 2
+    message = capsys.readouterr().err.strip()
+    assert message == f"error: --report {out / 'report'}: is a file; allowed: a folder, new or existing"
+    assert sorted(p.name for p in out.iterdir()) == ["report"], "no run"
+
+
 def test_command_line_exit_code_is_2_for_a_bad_experiment(tmp_path: Path) -> None:
     path = write_experiment(tmp_path, {**SMALL_GRID, "replications": 0}, name="bad.yaml")
     done = subprocess.run(_cli("sweep", str(path)), cwd=ROOT, capture_output=True, text=True,

@@ -184,6 +184,15 @@ def test_a_metric_the_model_does_not_output_is_refused_before_anything_is_writte
     assert not (tmp_path / "store").exists(), "no store for a mistaken file"
 
 
+def test_a_misspelt_metric_is_refused_with_its_close_match(tmp_path: Path) -> None:
+    from model.sweep import ExperimentError
+
+    data = {**grid(replications=1), "metrics": {"summary": ["cadre_hours_share.paperwrok"]}}
+    with pytest.raises(ExperimentError, match=r"field 'metrics.summary.0': 'cadre_hours_share.paperwrok' is not "
+                       r"in the model's summary; did you mean 'cadre_hours_share.paperwork'\? allowed: "):
+        experiment_from_dict(data, source="typo.yaml")
+
+
 def test_a_metric_a_run_function_does_not_output_stops_the_sweep_naming_what_exists(
         tmp_path: Path) -> None:
     # A replaced run function's outputs are known only once it has run: checked then.

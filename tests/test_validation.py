@@ -12,6 +12,7 @@ left to the full form. The whole reduced suite is simulated once per session (mo
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from model.analysis.validation import (
     run_validation,
     write_report,
 )
+from model.analysis.validation_runs import RunCache
 from model.analysis.validation_stats import convexity_test, holm, level_test, paired_test
 
 FAILS_SEE = "the model does not reproduce this yet; diagnosis in the fact file and docs/validation/report.md: "
@@ -110,6 +112,240 @@ def test_a_fact_file_with_a_key_given_twice_is_refused(tmp_path: Path) -> None:
     bad.write_text("id: 99\nreplications: 12\nreplications: 3\n")
     with pytest.raises(ValueError, match="field 'replications': given twice"):
         load_fact(bad)
+
+
+@pytest.mark.parametrize(
+    ("horizon", "field"), [("years: 0.001", "years"), ("reduced: {years: 0.001}", "reduced.years")]
+)
+def test_a_fact_horizon_shorter_than_one_day_is_refused_like_a_scenario_s(tmp_path, capsys, horizon, field) -> None:
+    # The model steps in whole days: 0.001 years ran no day at all and tested empty runs.
+    bad = tmp_path / "fact99_short.yaml"
+    bad.write_text(
+        "id: 99\nslug: bad\ntitle: t\nclaim: c\nsources: [s]\nscenario: x.yaml\n"
+        f"arms: {{a: {{}}, b: {{}}}}\nclaims: [{{label: l, kind: paired, metric: m, base: a, arm: b}}]\n{horizon}\n"
+    )
+    from model.cli import main
+
+    assert main(["validate", str(bad)]) == 2
+    said = capsys.readouterr().err.splitlines()
+    assert said == [f"error: {bad}: field '{field}': shorter than one day (got 0.001); allowed: 1/365 (one day) or more, up to 50"]
+
+
+DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "demo.yaml"
+
+
+def _fact_with(claim: str) -> str:
+    return (
+        f"id: 99\nslug: typo\ntitle: t\nclaim: c\nsources: [s]\nscenario: {DEMO}\n"
+        f"arms: {{a: {{}}, b: {{}}}}\nclaims: [{claim}]\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("claim", "field", "says"),
+    [
+        (
+            "{label: l, kind: paired, metric: petitons_reported, base: a, arm: b}",
+            "claims.0.metric",
+            "'petitons_reported' is not a metric of the validation runs; did you mean 'petitions_reported'? allowed: ",
+        ),
+        (
+            "{label: l, kind: within, metric: cadre_hours_share.paperwork, versus: cadre_hours_share.stabilty, arm: a}",
+            "claims.0.versus",
+            "did you mean 'cadre_hours_share.stability'?",
+        ),
+        (
+            "{label: l, kind: convexity, metric: backlog_mean, x: utilisaton_cadres, arms: [a, b]}",
+            "claims.0.x",
+            "did you mean 'utilisation_cadres'?",
+        ),
+    ],
+    ids=["metric", "versus", "x"],
+)
+def test_a_misspelt_metric_in_a_fact_is_refused_with_the_close_match(tmp_path, capsys, claim, field, says) -> None:
+    # `validate` passed it, and validate-model then read the metric as NaN for every run and
+    # reported the typo as the model failing the fact.
+    from model.cli import main
+
+    bad = tmp_path / "fact99_typo.yaml"
+    bad.write_text(_fact_with(claim))
+    assert main(["validate", str(bad)]) == 2
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 1 and said[0].startswith(f"error: {bad}: field '{field}': ") and says in said[0], said
+    assert "petitions_reported" in said[0] and "cadre_hours_share.handling" in said[0]  # the allowed names
+    out = tmp_path / "report"
+    assert main(["validate-model", "--dir", str(tmp_path), "--out", str(out)]) == 2  # before any run
+    assert capsys.readouterr().err.count("\n") == 1 and not out.exists()
+
+
+@pytest.mark.parametrize("command", [["validate-model", "--facts", "1"], ["calibrate-essays"]])
+def test_a_worker_count_below_one_is_refused_before_any_run(tmp_path, capsys, command) -> None:
+    # It reached the process pool and ended in a ValueError traceback.
+    from model.cli import main
+
+    out = ["--out", str(tmp_path / "report")] if command[0] == "validate-model" else []
+    scenario_out = ["--scenario-out", str(tmp_path / "c.yaml")] if command[0] == "calibrate-essays" else []
+    assert main([*command, "--workers", "-1", *out, *scenario_out]) == 2
+    assert capsys.readouterr().err.splitlines() == ["error: --workers -1: allowed: 1 or more"]
+    assert not list(tmp_path.iterdir())
+
+
+UNWRITABLE_FOLDERS = [
+    pytest.param(lambda tmp: tmp / "afile", "is a file", id="an existing file"),
+    pytest.param(lambda tmp: tmp / "afile" / "x", "is under the file", id="under a file"),
+    pytest.param(
+        lambda tmp: Path("/proc/x"),
+        "cannot write in /proc",
+        id="in /proc",
+        marks=pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="Linux only"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("where", "says"), UNWRITABLE_FOLDERS)
+def test_validate_model_refuses_a_report_folder_it_cannot_write_before_any_run(
+    tmp_path, capsys, monkeypatch, where, says
+) -> None:
+    # The report is written after every run: a bad --out ended in a traceback there.
+    import model.analysis.validation as validation
+
+    def run(*args, **kwargs):
+        raise AssertionError("the suite ran")
+
+    monkeypatch.setattr(validation, "run_validation", run)
+    (tmp_path / "afile").write_text("")
+    out = where(tmp_path)
+    from model.cli import main
+
+    assert main(["validate-model", "--facts", "1", "--out", str(out)]) == 2
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 1 and said[0].startswith(f"error: --out {out}: {says}") and "allowed:" in said[0], said
+
+
+@pytest.mark.parametrize(
+    ("option", "where", "says"),
+    [
+        ("--scenario-out", lambda tmp: tmp / "adir", "is a folder; allowed: a file name"),
+        ("--scenario-out", lambda tmp: tmp / "afile" / "c.yaml", "is under the file"),
+        ("--doc-dir", lambda tmp: tmp / "afile", "is a file; allowed: a folder"),
+        pytest.param(
+            "--doc-dir",
+            lambda tmp: Path("/proc/x"),
+            "cannot write in /proc",
+            marks=pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="Linux only"),
+        ),
+    ],
+    ids=["scenario-out-a-folder", "scenario-out-under-a-file", "doc-dir-a-file", "doc-dir-in-proc"],
+)
+def test_calibrate_essays_refuses_outputs_it_cannot_write_before_any_run(
+    tmp_path, capsys, monkeypatch, option, where, says
+) -> None:
+    # The calibrated scenario and its page are written after minutes of runs.
+    import model.analysis.calibration_essays as cal
+
+    def run(*args, **kwargs):
+        raise AssertionError("the calibration ran")
+
+    monkeypatch.setattr(cal, "run_calibration", run)
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "adir").mkdir()
+    path = where(tmp_path)
+    outputs = {"--scenario-out": str(tmp_path / "c.yaml"), "--doc-dir": str(tmp_path / "doc"), option: str(path)}
+    from model.cli import main
+
+    assert main(["calibrate-essays", *(x for pair in outputs.items() for x in pair)]) == 2
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 1 and said[0].startswith(f"error: {option} {path}: {says}"), said
+
+
+def test_dotted_and_derived_metrics_of_the_validation_runs_are_accepted(tmp_path) -> None:
+    good = tmp_path / "fact99_good.yaml"
+    good.write_text(
+        _fact_with("{label: l, kind: within, metric: cadre_hours_share.paperwork, versus: service_share, arm: a}")
+    )
+    assert load_fact(good).claims[0].versus == "service_share"
+
+
+def _cache_line(key: str, value: float) -> str:
+    return json.dumps([key, {"m": value}]) + "\n"
+
+
+def test_a_run_cache_cut_short_by_a_kill_keeps_its_finished_runs_and_resumes(tmp_path, capsys) -> None:
+    # A killed write leaves the last line cut short: every re-run stopped on it with a
+    # JSONDecodeError, so none of the finished runs could be resumed.
+    path = tmp_path / "runs.jsonl"
+    path.write_text(_cache_line("a", 1.0) + "not json\n" + _cache_line("b", 2.0) + _cache_line("c", 3.0)[:12])
+    cache = RunCache(path)
+    assert cache.results == {"a": {"m": 1.0}, "b": {"m": 2.0}} and cache.skipped == 2
+    assert "skipped 2 damaged lines and kept 2 runs" in capsys.readouterr().err
+    cache.store("c", {"m": 3.0})  # simulated again, on a line of its own
+    again = RunCache(path)
+    assert again.results == {"a": {"m": 1.0}, "b": {"m": 2.0}, "c": {"m": 3.0}} and again.skipped == 2
+
+
+def test_a_run_cache_appends_each_run_as_one_whole_line_in_one_unbuffered_write(tmp_path, monkeypatch) -> None:
+    # A buffered text file may hand a long line (this one is ~60 kB) to the system in pieces.
+    path, writes, real_open = tmp_path / "runs.jsonl", [], Path.open
+
+    class Recorder:
+        def __init__(self, fh, buffering: int) -> None:
+            self.fh, self.buffering = fh, buffering
+
+        def __enter__(self) -> Recorder:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.fh.close()
+
+        def write(self, data: bytes) -> int:
+            writes.append((self.buffering, data))
+            return self.fh.write(data)
+
+    def recording_open(self: Path, mode: str = "r", buffering: int = -1, *args, **kwargs):
+        fh = real_open(self, mode, buffering, *args, **kwargs)
+        return Recorder(fh, buffering) if self == path and "a" in mode else fh
+
+    monkeypatch.setattr(Path, "open", recording_open)
+    metrics = {f"metric_{i}": i / 7 for i in range(2000)}
+    cache = RunCache(path)
+    cache.store("a", metrics)
+    cache.store("b", metrics)
+    assert [buffering for buffering, _ in writes] == [0, 0]
+    assert [json.loads(data)[0] for _, data in writes] == ["a", "b"]
+    assert all(data.endswith(b"\n") and data.count(b"\n") == 1 for _, data in writes)
+
+
+@pytest.mark.parametrize("command", ["validate-model", "calibrate-essays"])
+@pytest.mark.parametrize(
+    ("where", "says"),
+    [(lambda tmp: tmp / "adir", "is a folder"), (lambda tmp: tmp / "afile" / "runs.jsonl", "is under the file")],
+    ids=["a-folder", "under-a-file"],
+)
+def test_a_run_cache_that_cannot_be_appended_to_is_refused_before_any_run(
+    tmp_path, capsys, monkeypatch, command, where, says
+) -> None:
+    # It was opened for the first finished run and ended in a traceback there.
+    import model.analysis.calibration_essays as cal
+    import model.analysis.validation as validation
+
+    def run(*args, **kwargs):
+        raise AssertionError("it ran")
+
+    monkeypatch.setattr(validation, "run_validation", run)
+    monkeypatch.setattr(cal, "run_calibration", run)
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "adir").mkdir()
+    cache = where(tmp_path)
+    outputs = (
+        ["--facts", "1", "--out", str(tmp_path / "report")]
+        if command == "validate-model"
+        else ["--scenario-out", str(tmp_path / "c.yaml")]
+    )
+    from model.cli import main
+
+    assert main([command, *outputs, "--cache", str(cache)]) == 2
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 1 and said[0].startswith(f"error: --cache {cache}: {says}"), said
 
 
 # ---- the reduced suite ------------------------------------------------------------------
@@ -209,8 +445,23 @@ def test_calibration_polish_brings_in_a_target_one_parameter_drives(monkeypatch)
         (("setting: wuxi_like\n", "setting: wuxi\n"), "'wuxi' is not a setting; allowed: county, wuxi_like"),
         (("staffing.fill_rate: [0.55, 0.95]", "staffing.fill_ratee: [0.55, 0.95]"), "field 'staffing.fill_ratee'"),
         (("staffing.fill_rate: [0.55, 0.95]", "staffing.fill_rate: [0.55, 1.5]"), "priors' upper ends"),
+        (("\nyears: 2\n", "\nyears: 0.001\n"), "field 'years': shorter than one day (got 0.001); allowed: 1/365"),
+        (("value: 0.687 ", "value: .nan "), "field 'targets.0.value': Input should be a finite number"),
+        (
+            ("metric: debt_per_village", "metric: debt_per_vilage"),
+            "field 'targets.1.metric': 'debt_per_vilage' is not a metric of the validation runs; "
+            "did you mean 'debt_per_village'? allowed: ",
+        ),
     ],
-    ids=["unknown-field", "unknown-setting", "misspelt-parameter", "prior-out-of-range"],
+    ids=[
+        "unknown-field",
+        "unknown-setting",
+        "misspelt-parameter",
+        "prior-out-of-range",
+        "shorter-than-a-day",
+        "nan-target",
+        "misspelt-metric",
+    ],
 )
 def test_calibration_file_mistakes_stop_the_command_before_any_run(tmp_path, capsys, edit, says) -> None:
     # calibrate-essays runs for minutes; it used to meet these with a KeyError or a traceback

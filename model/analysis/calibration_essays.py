@@ -46,9 +46,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.stats import qmc
 
-from model.analysis.validation_runs import RunCache, ValidationRun, build_scenario_from, run_many
+from model.analysis.validation_runs import (
+    VALIDATION_METRICS,
+    RunCache,
+    ValidationRun,
+    build_scenario_from,
+    metric_names,
+    run_many,
+)
 from model.atomic import atomic_save_figure, atomic_write_text
-from model.scenario import ScenarioError, read_yaml
+from model.scenario import ScenarioError, Years, read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "experiments" / "validation" / "calibration.yaml"
@@ -57,7 +64,9 @@ DOC_OUT = ROOT / "docs" / "validation"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # A NaN target or prior end passes every comparison unnoticed: its miss would be NaN and
+    # the distance of every configuration NaN, so nothing could be accepted.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class TargetSpec(_Strict):
@@ -82,7 +91,7 @@ class EssayCalibration(_Strict):
     name: str
     scenario: str = Field(..., description="Base scenario, relative to this file.")
     seed: int = Field(..., ge=0)
-    years: float = Field(..., gt=0, le=50)
+    years: Years
     search_overrides: dict[str, Any] = Field(default_factory=dict)
     design_size: int = Field(..., ge=2)
     generation2_size: int = Field(0, ge=0)
@@ -109,9 +118,10 @@ class EssayCalibration(_Strict):
 
 
 def load_config(path: str | Path = CONFIG) -> dict[str, Any]:
-    """Read and check a calibration file: its fields, and every override it would apply (fixed,
-    search, each setting, each prior's ends) against its scenario, so that a typo stops the
-    command with one line before minutes of runs."""
+    """Read and check a calibration file: its fields, every override it would apply (fixed,
+    search, each setting, each prior's ends) against its scenario, and every target's metric
+    against the runs' metrics, so that a typo stops the command with one line before minutes
+    of runs."""
     path = Path(path)
     cfg = read_yaml(path)
     try:
@@ -136,6 +146,13 @@ def load_config(path: str | Path = CONFIG) -> dict[str, Any]:
                 build_scenario_from(cfg["_scenario"], {**spec.fixed, **spec.search_overrides, **overrides, **prior})
             except ScenarioError as err:
                 raise ScenarioError(f"{path}: setting {setting!r} with the priors' {('lower', 'upper')[end]} ends: {err}") from None
+    known = metric_names(cfg["_scenario"])
+    for i, t in enumerate(spec.targets):
+        if t.metric not in known:
+            from model.sweep.runs import unknown_metric
+
+            what = unknown_metric(t.metric, known, VALIDATION_METRICS)
+            raise ScenarioError(f"{path}: field 'targets.{i}.metric': {what}")
     return cfg
 
 

@@ -54,7 +54,7 @@ from model.analysis.regression_stats import (
     sign_flips,
     two_sample_tests,
 )
-from model.scenario import Scenario, ScenarioError, apply_overrides, load_scenario, read_yaml, scenario_from_dict
+from model.scenario import Scenario, ScenarioError, Years, apply_overrides, load_scenario, read_yaml, scenario_from_dict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SUITE = PROJECT_ROOT / "regression" / "suite.yaml"
@@ -123,7 +123,7 @@ class Suite(_Strict):
     """The reference suite (regression/suite.yaml)."""
 
     description: str = ""
-    years: float = Field(2, gt=0, le=50, description="Simulated years per run.")
+    years: Years = Field(2, description="Simulated years per run (at least one day).")
     seeds: SeedBlock = Field(default_factory=SeedBlock)
     fingerprint_runs: int = Field(2, ge=0, description="Seeds per scenario whose runs are fingerprinted exactly.")
     alpha: float = Field(0.01, gt=0, lt=0.5, description="Family-wise error rate of the gate (Holm).")

@@ -29,8 +29,13 @@ def _overrides(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
 
 def cmd_regress(args: argparse.Namespace) -> int:
     from model.analysis import regression as rg
-    from model.cli import BadInput
+    from model.cli import BadInput, at_least, usable_file
 
+    at_least(args.workers, "--workers")
+    # Seeds are 0 or more: a negative shift failed in the first run, after the others started.
+    at_least(args.seed_offset, "--seed-offset", least=0)
+    if args.json and not args.update:
+        usable_file(Path(args.json), "--json")
     try:
         if args.update:
             return _update(args)
@@ -53,12 +58,13 @@ def cmd_regress(args: argparse.Namespace) -> int:
 
 def _update(args: argparse.Namespace) -> int:
     from model.analysis import regression as rg
-    from model.cli import BadInput
+    from model.cli import BadInput, usable_file
 
     if not args.reason or not args.reason.strip():
         raise BadInput('regress --update: give --reason "why the model\'s statistics may change"; it is recorded')
     if args.set or args.seed_offset:
         raise BadInput("regress --update: --set and --seed-offset are for checks only; a baseline is the model as is")
+    usable_file(Path(args.baseline), "--baseline")
     suite = rg.load_suite(args.suite)
     previous = rg.read_baseline(args.baseline) if Path(args.baseline).is_file() else None
     runs = rg.run_suite(suite, workers=args.workers, progress=rg.log)
@@ -123,7 +129,7 @@ def add_regress_command(sub: argparse._SubParsersAction) -> None:
         "--seed-offset",
         type=int,
         default=0,
-        help="run seeds shifted by this much: a fresh random stream, as a change of draws would give",
+        help="run seeds shifted by this much (0 or more): a fresh random stream, as a change of draws would give",
     )
     p.add_argument("--json", metavar="PATH", help="also write the full report as JSON")
     p.set_defaults(func=cmd_regress)

@@ -34,7 +34,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from model.analysis.validation_cli import FACTS_DIR, REPORT_DIR, ROOT  # noqa: E402  (one definition)
-from model.analysis.validation_runs import RunCache, ValidationRun, run_many
+from model.analysis.validation_runs import VALIDATION_METRICS, RunCache, ValidationRun, metric_names, run_many
 from model.analysis.validation_stats import (
     TestResult,
     convexity_test,
@@ -43,7 +43,7 @@ from model.analysis.validation_stats import (
     paired_test,
 )
 from model.atomic import atomic_write_csv, atomic_write_text
-from model.scenario import ScenarioError, read_yaml
+from model.scenario import ScenarioError, Years, read_yaml
 
 MIN_WILCOXON_N = 6
 """Below six pairs the exact Wilcoxon test cannot reach p < 0.05 (its floor is 1/2^n), so the
@@ -51,7 +51,8 @@ form with fewer pairs decides by the one-sided paired t-test and says so."""
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # A NaN threshold or horizon passes every one-sided bound and makes every test undecidable.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Claim(_Strict):
@@ -100,7 +101,7 @@ class Reduced(_Strict):
     Holm's first step over a fact's claims (up to six in a reduced form) asks for p < 0.05 / 6;
     1/2^8 = 0.004 clears it with room for one pair on the wrong side."""
 
-    years: float = Field(2, gt=0)
+    years: Years = 2
     replications: int = Field(8, ge=2)
     overrides: dict[str, Any] = Field(default_factory=dict, description="Applied to every arm (e.g. a smaller county).")
     arms: list[str] | None = Field(None, description="Arms kept in the reduced form (default: all).")
@@ -121,7 +122,7 @@ class FactSpec(_Strict):
         "", description="The diagnosis of the last known failure, printed only while the fact is not reproduced."
     )
     scenario: str
-    years: float = Field(3, gt=0)
+    years: Years = 3
     replications: int = Field(20, ge=2)
     seed: int = 20240601
     alpha: float = Field(0.05, gt=0, lt=1)
@@ -156,13 +157,31 @@ def load_fact(path: str | Path) -> FactSpec:
     except ScenarioError as err:
         raise ValueError(str(err)) from None
     try:
-        return FactSpec.model_validate({**data, "path": str(path)})
+        fact = FactSpec.model_validate({**data, "path": str(path)})
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         what = first["msg"].removeprefix("Value error, ")
         # A check across fields (a claim naming an unknown arm) has no location of its own.
         raise ValueError(f"{path}: field '{where}': {what}" if where else f"{path}: {what}") from None
+    _check_metric_names(fact)
+    return fact
+
+
+def _check_metric_names(fact: FactSpec) -> None:
+    """Every metric a claim reads is one the runs report."""
+    from model.sweep.runs import unknown_metric
+
+    try:
+        known = metric_names(fact.scenario_path())
+    except ScenarioError as err:
+        raise ValueError(f"{fact.path}: field 'scenario': {err}") from None
+    for i, claim in enumerate(fact.claims):
+        for name in ("metric", "versus", "x"):
+            metric = getattr(claim, name)
+            if metric is not None and metric not in known:
+                what = unknown_metric(metric, known, VALIDATION_METRICS)
+                raise ValueError(f"{fact.path}: field 'claims.{i}.{name}': {what}")
 
 
 def load_facts(directory: str | Path = FACTS_DIR, only: list[int] | None = None) -> list[FactSpec]:

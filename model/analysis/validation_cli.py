@@ -20,10 +20,31 @@ CALIBRATION_CONFIG = FACTS_DIR / "calibration.yaml"
 CALIBRATED_SCENARIO = ROOT / "scenarios" / "calibrated.yaml"
 
 
+def usable_cache(path: str | None) -> None:
+    """Refuse a run cache (``--cache``) that could not be read and appended to, before the
+    runs: a folder, a place that cannot be written, or a file that cannot be opened."""
+    from model.cli import BadInput, usable_file
+
+    if path is None:
+        return
+    cache = Path(path)
+    usable_file(cache, "--cache")
+    if cache.exists():
+        try:
+            with cache.open("rb"), cache.open("ab"):
+                pass
+        except OSError as err:
+            raise BadInput(
+                f"--cache {cache}: cannot read and append to it ({err.strerror}); "
+                "allowed: a JSON-lines file you can read and write, or a new file"
+            ) from None
+
+
 def cmd_validate_model(args: argparse.Namespace) -> int:
     from model.analysis.validation import load_facts, run_validation, write_report
-    from model.cli import EXIT_FAILED, EXIT_OK, BadInput
+    from model.cli import EXIT_FAILED, EXIT_OK, BadInput, at_least, usable_folder
 
+    at_least(args.workers, "--workers")
     try:
         only = [int(x) for x in args.facts.split(",")] if args.facts else None
     except ValueError:
@@ -35,6 +56,8 @@ def cmd_validate_model(args: argparse.Namespace) -> int:
     if not facts:
         raise BadInput(f"{args.dir}: no fact*.yaml files{' with ids ' + args.facts if args.facts else ''}")
     out = Path(args.out) if args.out else (REPORT_DIR if args.full else Path("out") / "validation-reduced")
+    usable_folder(out)  # before the runs, not when the report is written after them
+    usable_cache(args.cache)
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -56,7 +79,9 @@ def cmd_validate_model(args: argparse.Namespace) -> int:
 
 def cmd_calibrate_essays(args: argparse.Namespace) -> int:
     from model.analysis.calibration_essays import run_calibration
+    from model.cli import at_least, usable_file, usable_folder
 
+    at_least(args.workers, "--workers")
     # Only the full calibration replaces the committed scenario and its page: a --quick smoke
     # run, or one written elsewhere, keeps its outputs together away from them.
     quick_dir = Path("out") / "calibration-quick"
@@ -64,6 +89,10 @@ def cmd_calibrate_essays(args: argparse.Namespace) -> int:
     scenario_out = Path(args.scenario_out) if args.scenario_out else default_scenario
     committed = scenario_out.resolve() == CALIBRATED_SCENARIO
     doc_dir = Path(args.doc_dir) if args.doc_dir else (REPORT_DIR if committed else scenario_out.parent)
+    # Checked before the minutes of runs, whose outputs are written only at the end.
+    usable_file(scenario_out, "--scenario-out")
+    usable_folder(doc_dir, "--doc-dir")
+    usable_cache(args.cache)
     run_calibration(
         config=args.config,
         out_scenario=scenario_out,
@@ -89,7 +118,9 @@ def add_validation_command(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--facts", help="comma-separated fact ids to run (default: all)")
     p.add_argument("--workers", type=int, help="local processes (default: all cores)")
-    p.add_argument("--cache", help="JSON-lines file caching finished runs (re-runs skip them)")
+    p.add_argument(
+        "--cache", help="JSON-lines file caching finished runs (re-runs skip them; a line cut short by a kill is skipped)"
+    )
     p.add_argument("--dir", default=str(FACTS_DIR), help="folder of fact*.yaml files")
     p.set_defaults(func=cmd_validate_model)
 
@@ -110,7 +141,9 @@ def add_validation_command(subparsers: argparse._SubParsersAction) -> None:
         help=f"where calibration.md and its figure go (default: {REPORT_DIR.relative_to(ROOT)} for the "
         "committed scenario, else the scenario's folder)",
     )
-    p.add_argument("--workers", type=int)
+    p.add_argument("--workers", type=int, help="local processes (default: all cores)")
     p.add_argument("--quick", action="store_true", help="a small budget, for smoke tests")
-    p.add_argument("--cache", help="JSON-lines file caching finished runs (re-runs skip them)")
+    p.add_argument(
+        "--cache", help="JSON-lines file caching finished runs (re-runs skip them; a line cut short by a kill is skipped)"
+    )
     p.set_defaults(func=cmd_calibrate_essays)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
+import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -176,6 +178,31 @@ def simulate(run: ValidationRun) -> dict[str, float]:
     out.update(_log_metrics(model))
     out.update(_village_metrics(model))
     return out
+
+
+VALIDATION_METRICS = "a metric of the validation runs"
+"""How messages name the metrics ``simulate`` reports (``metric_names``)."""
+
+
+def metric_names(scenario: str | Path) -> list[str]:
+    """Every metric a validation run of this scenario reports (``simulate``'s keys, sorted).
+
+    They have no declared list (the summary builds its own), so, as the sweep learns its
+    summary's names (``model.sweep.runs.model_outputs``), a run of ``OUTPUT_PROBE_DAYS``
+    tells: fact and calibration files are checked against it before any run, where a
+    misspelt name used to read as NaN and fail a fact as if the model had."""
+    return list(_probe_metric_names(str(Path(scenario).resolve())))
+
+
+@lru_cache(maxsize=8)
+def _probe_metric_names(scenario: str) -> tuple[str, ...]:
+    from model.sweep.runs import OUTPUT_PROBE_DAYS
+
+    with warnings.catch_warnings():
+        # One day leaves some groups empty; numpy warns of their means, and only names matter.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        metrics = simulate(ValidationRun.make(scenario, {}, 0, OUTPUT_PROBE_DAYS / 365))
+    return tuple(sorted(metrics))
 
 
 def _flatten(d: dict[str, Any], prefix: str, out: dict[str, float]) -> None:
@@ -350,24 +377,60 @@ def _worker(run: ValidationRun) -> tuple[str, dict[str, float] | str]:
 
 @dataclass
 class RunCache:
-    """Finished runs by key, optionally persisted as JSON lines."""
+    """Finished runs by key, optionally persisted as JSON lines, one line per run.
+
+    A run killed while its line was being appended leaves that line cut short. Reading skips
+    a damaged line (and says how many on stderr) and keeps the others, so the finished runs
+    still resume; appending starts a new line after a cut one."""
 
     path: Path | None = None
     results: dict[str, dict[str, float]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    skipped: int = 0
+    """Damaged lines ignored when the file was read; their runs are simulated again."""
+    _cut_short: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.path is not None and self.path.is_file():
-            for line in self.path.read_text().splitlines():
-                key, metrics = json.loads(line)
-                self.results[key] = metrics
+        if self.path is None or not self.path.is_file():
+            return
+        text = self.path.read_bytes().decode("utf-8", errors="replace")
+        for line in text.splitlines():
+            entry = _cached_run(line)
+            if entry is not None:
+                self.results[entry[0]] = entry[1]
+            elif line.strip():
+                self.skipped += 1
+        self._cut_short = bool(text) and not text.endswith("\n")
+        if self.skipped:
+            print(
+                f"warning: {self.path}: skipped {self.skipped} damaged line{'s' if self.skipped > 1 else ''} and "
+                f"kept {len(self.results)} runs (a run stopped while its line was written leaves it cut short; "
+                "a run on no whole line is simulated again)",
+                file=sys.stderr,
+            )
 
     def store(self, key: str, metrics: dict[str, float]) -> None:
         self.results[key] = metrics
         if self.path is not None:
+            line = json.dumps([key, metrics]) + "\n"
+            if self._cut_short:  # not onto the end of a cut line, which would damage this one too
+                line, self._cut_short = "\n" + line, False
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a") as fh:
-                fh.write(json.dumps([key, metrics]) + "\n")
+            # Unbuffered: the whole line goes in one write(2) at the end of the file (O_APPEND)
+            # as the run is stored, not in pieces that a kill could separate.
+            with self.path.open("ab", buffering=0) as fh:
+                fh.write(line.encode("utf-8"))
+
+
+def _cached_run(line: str) -> tuple[str, dict[str, float]] | None:
+    """A cache line as (key, metrics), or None if it is damaged."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and isinstance(entry[1], dict):
+        return entry[0], entry[1]
+    return None
 
 
 def run_many(
@@ -406,4 +469,4 @@ def _keep(cache: RunCache, key: str, res: dict[str, float] | str) -> None:
         cache.store(key, res)
 
 
-__all__ = ["RunCache", "ValidationRun", "build_scenario", "run_many", "simulate"]
+__all__ = ["RunCache", "ValidationRun", "build_scenario", "metric_names", "run_many", "simulate"]

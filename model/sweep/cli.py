@@ -78,7 +78,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if args.scheduler:
             check_scheduler_address(args.scheduler)
         experiment = load_experiment(args.experiment)
-        usable_folder(Path(args.out) if args.out else Path("runs") / experiment.name)
+        out = Path(args.out) if args.out else Path("runs") / experiment.name
+        usable_folder(out)
+        if args.report:
+            usable_folder(out / "report", "--report")
     except ScenarioError as err:  # ExperimentError is a ScenarioError
         return _fail(str(err))
     except BadInput as err:
@@ -121,8 +124,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _report(outdir: Path, dest: Path | None) -> int:
     from model.analysis.report import write_report
+    from model.cli import BadInput, usable_folder
     from model.scenario import ScenarioError
 
+    try:
+        # Before the analyses. The default folder is checked only inside a store: elsewhere
+        # the missing store is what to report.
+        if dest is not None or outdir.is_dir():
+            usable_folder(dest if dest is not None else outdir / "report", "--dest")
+    except BadInput as err:
+        return _fail(str(err))
     try:
         written = write_report(outdir, dest)
     except ScenarioError as err:

@@ -16,20 +16,11 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from model.fiscal import COUNTY_PURPOSES, SPENDING_PURPOSES
 from model.incidents import STATES as INCIDENT_STATES
-from model.scenario import (
-    LEVELS,
-    MAX_YEARS,
-    PLATFORMS,
-    TASKS,
-    ScenarioError,
-    at_least_one_day,
-    load_scenario,
-    read_yaml,
-)
+from model.scenario import LEVELS, PLATFORMS, TASKS, ScenarioError, Years, load_scenario, read_yaml
 
 SWEEP_METHODS = ("grid", "random", "bayes")
 """Search methods of the W&B sweep engine (``sweeps`` package)."""
@@ -278,8 +269,8 @@ class Experiment(_Strict):
                       description="Used as the default output directory name.")
     description: str = ""
     scenario: str = Field(..., description="Base scenario file, relative to this file.")
-    years: float | None = Field(None, gt=0, le=MAX_YEARS, description="Horizon, at least one day "
-                                "(1/365); default: the scenario's own.")
+    years: Years | None = Field(None, description="Horizon, at least one day (1/365); default: "
+                                "the scenario's own.")
     seed: int = Field(..., ge=0, description="Root of every seed of the experiment.")
     replications: int = Field(..., ge=1, le=10_000, description="Runs per configuration, "
                               "with the same seeds in every configuration.")
@@ -295,12 +286,6 @@ class Experiment(_Strict):
     analyses: list[Analysis] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict, description="Reader-facing names of "
                                    "parameters, metrics and values, for figures.")
-
-    @field_validator("years")
-    @classmethod
-    def _at_least_one_day(cls, years: float | None) -> float | None:
-        # The scenario's own rule: a shorter horizon ran no day and recorded zeros as results.
-        return years if years is None else at_least_one_day(years)
 
     _source: Path | None = PrivateAttr(default=None)
     _origin: str = PrivateAttr(default="<experiment>")
@@ -664,7 +649,7 @@ def check_outputs(exp: Experiment) -> None:
     run function): ``load_experiment`` calls it, and ``run_experiment`` if the experiment was
     built without scenario checks.
     """
-    from model.sweep.runs import model_outputs
+    from model.sweep.runs import model_outputs, unknown_metric
 
     source = exp.origin
     try:
@@ -676,8 +661,7 @@ def check_outputs(exp: Experiment) -> None:
     kept += [(f"calibration.targets.{i}.metric", t.metric) for i, t in enumerate(targets)]
     for field, name in kept:
         if name not in summary:
-            raise _error(source, field, f"{name!r} is not in the model's summary; allowed: "
-                         f"{', '.join(summary)}")
+            raise _error(source, field, unknown_metric(name, summary))
     series = exp.metrics.timeseries
     for i, name in enumerate(series.columns if series and series.columns != "all" else []):
         if name not in columns:

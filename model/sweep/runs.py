@@ -10,12 +10,13 @@ the scenario with the run's overrides and calls the runner.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import socket
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,14 @@ def model_outputs(scenario: str | Path, overrides: Mapping[str, Any]) -> tuple[l
     summary = [name for name, value in flatten(result.summary).items() if not isinstance(value, str)]
     columns = [c for c in result.timeseries.columns if c != "day"]
     return summary, columns
+
+
+def unknown_metric(name: str, known: Sequence[str], among: str = "in the model's summary") -> str:
+    """What to say of a metric name that is not in ``known``: the closest known name when one
+    is close (most such names are misspelt), then every allowed name."""
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{name!r} is not {among}; {hint}allowed: {', '.join(known)}"
 
 
 def flatten(summary: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
