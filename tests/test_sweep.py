@@ -377,3 +377,14 @@ def test_shipped_experiment_files_are_valid() -> None:
     veto = load_experiment(ROOT / "experiments" / "veto_vs_comprehensive.yaml")
     assert veto.replications >= 20
     assert veto.sweep.parameters["regime.name"]["values"] == ["veto", "comprehensive"]
+
+
+def test_an_experiment_on_a_broken_scenario_blames_its_scenario_not_its_overrides(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The message said "field 'overrides'" for a misspelt key in the scenario file itself.
+    (tmp_path / "broken.yaml").write_text("name: broken\nyearz: 2\n")
+    path = write_experiment(tmp_path, {**SMALL_GRID, "scenario": "broken.yaml"}, name="bad.yaml")
+    assert sweep_main(["sweep", str(path), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    message = capsys.readouterr().err.strip()
+    assert "field 'scenario'" in message and "field 'yearz': unknown field" in message, message
+    assert not (tmp_path / "out").exists()

@@ -775,6 +775,10 @@ def _check_against_scenario(exp: Experiment, source: str) -> None:
     if not path.is_file():
         raise _error(source, "scenario", f"{exp.scenario}: no such file (resolved to {path})")
     try:
+        load_scenario(path)
+    except ScenarioError as err:  # the scenario itself, before anything the experiment adds
+        raise _error(source, "scenario", str(err)) from None
+    try:
         load_scenario(path, exp.overrides)
     except ScenarioError as err:
         raise _error(source, "overrides", str(err)) from None
