@@ -795,7 +795,7 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> d
             if child is None:
                 child = node[key] = _table_default(out, parents[: depth + 1])
             if not isinstance(child, dict):
-                raise ScenarioError(f"override {dotted!r}: {key!r} is not a table")
+                raise ScenarioError(f"override {dotted!r}: {key!r} is not a table; allowed: a key of a table (see run.py schema)")
             node = child
         node[leaf] = value
     return out
@@ -1009,4 +1009,8 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         }[kind]
         article = "an" if kind[0] in "aeiou" else "a"
         raise ScenarioError(f"{path}: {article} {kind} file, not a scenario; allowed: a scenario file; run it with: {run_it}")
-    return scenario_from_dict(apply_overrides(data, overrides), source=str(path))
+    try:
+        data = apply_overrides(data, overrides)
+    except ScenarioError as err:  # name the file the override was applied to
+        raise ScenarioError(f"{path}: {err}") from None
+    return scenario_from_dict(data, source=str(path))

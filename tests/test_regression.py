@@ -241,6 +241,14 @@ def test_regress_update_requires_a_reason(tmp_path, capsys) -> None:
     assert "--reason" in capsys.readouterr().err
 
 
+def test_regress_update_refuses_json_it_would_not_write(tmp_path, capsys) -> None:
+    # --update checks nothing, so --json was silently ignored.
+    args = ["regress", "--update", "--reason", "x", "--baseline", str(tmp_path / "b.json"), "--json", str(tmp_path / "r.json")]
+    assert main(args) == 2
+    assert "--json without --update" in capsys.readouterr().err
+    assert not (tmp_path / "b.json").exists()
+
+
 @pytest.mark.parametrize(
     ("option", "says"),
     [

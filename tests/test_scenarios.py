@@ -332,6 +332,8 @@ def test_an_override_into_a_mapping_changes_one_entry_and_keeps_the_defaults():
         # The last of two values won silently, unlike a scenario file's duplicate keys.
         (["validate", str(SCENARIOS / "demo.yaml"), "--set", "years=1", "--set", "years=2"], "given twice"),
         (["run", str(SCENARIOS / "demo.yaml"), "--set", "seed=1", "--seed", "2"], "given twice"),
+        # The message named neither the file nor what is allowed.
+        (["validate", str(SCENARIOS / "demo.yaml"), "--set", "years.x=1"], "demo.yaml: override 'years.x'"),
         # A regime name that is not a string crashed the lookup of the regime's default weights.
         (["validate", str(SCENARIOS / "demo.yaml"), "--set", "regime={name: [veto]}", "--set", "regime.weights.closure_rate=1"],
          "field 'regime.name'"),
@@ -342,7 +344,7 @@ def test_an_override_into_a_mapping_changes_one_entry_and_keeps_the_defaults():
             "--workers -1: allowed: 1 or more",
         ),
     ],
-    ids=["compare-one", "compare-same-name", "resident-out-of-range", "folder-as-file", "absurd-rate", "experiment-as-scenario", "set-twice", "set-and-option", "regime-name-not-a-string", "resident-days-past-50-years", "compare-negative-workers"],
+    ids=["compare-one", "compare-same-name", "resident-out-of-range", "folder-as-file", "absurd-rate", "experiment-as-scenario", "set-twice", "set-and-option", "set-into-a-value", "regime-name-not-a-string", "resident-days-past-50-years", "compare-negative-workers"],
 )
 def test_commands_refuse_arguments_they_cannot_use_before_running(args, says, capsys):
     # Each of these ran the model first and then crashed with a traceback.

@@ -447,6 +447,8 @@ def test_calibration_polish_brings_in_a_target_one_parameter_drives(monkeypatch)
         (("staffing.fill_rate: [0.55, 0.95]", "staffing.fill_rate: [0.55, 1.5]"), "priors' upper ends"),
         (("\nyears: 2\n", "\nyears: 0.001\n"), "field 'years': shorter than one day (got 0.001); allowed: 1/365"),
         (("value: 0.687 ", "value: .nan "), "field 'targets.0.value': Input should be a finite number"),
+        # An empty range was accepted and could never be met.
+        (("high: 600000", "high: 400000"), "needs low <= high"),
         (
             ("metric: debt_per_village", "metric: debt_per_vilage"),
             "field 'targets.1.metric': 'debt_per_vilage' is not a metric of the validation runs; "
@@ -460,6 +462,7 @@ def test_calibration_polish_brings_in_a_target_one_parameter_drives(monkeypatch)
         "prior-out-of-range",
         "shorter-than-a-day",
         "nan-target",
+        "empty-range",
         "misspelt-metric",
     ],
 )

@@ -82,6 +82,8 @@ class TargetSpec(_Strict):
     def _a_target(self) -> TargetSpec:
         if self.value is None and self.low is None and self.high is None:
             raise ValueError("give `value`, or `low` and / or `high`")
+        if self.low is not None and self.high is not None and not self.low <= self.high:
+            raise ValueError(f"the range [{self.low}, {self.high}] needs low <= high")
         return self
 
 

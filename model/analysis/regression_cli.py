@@ -34,7 +34,9 @@ def cmd_regress(args: argparse.Namespace) -> int:
     at_least(args.workers, "--workers")
     # Seeds are 0 or more: a negative shift failed in the first run, after the others started.
     at_least(args.seed_offset, "--seed-offset", least=0)
-    if args.json and not args.update:
+    if args.json and args.update:  # an update checks nothing, so there is no report to write
+        raise BadInput("--json: writes a check's report; allowed: --json without --update")
+    if args.json:
         usable_file(Path(args.json), "--json")
     try:
         if args.update:
