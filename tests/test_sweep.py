@@ -330,6 +330,10 @@ def _files(folder: Path) -> dict[Path, bytes]:
     ("sweep", "store.json", ""),
     ("sweep", "store.json", "[]"),
     ("report", "experiment.json", "garbage{"),
+    # These were pyarrow tracebacks.
+    ("sweep", "design.parquet", "garbage"),
+    ("report", "design.parquet", "garbage"),
+    ("sweep", "runs/c00000-r0000.parquet", "garbage"),
 ])
 def test_a_damaged_store_file_is_refused_naming_it_and_the_store_is_left_as_it_is(
         command: str, damaged: str, content: str, grid_file: Path, reference: Path,
@@ -349,6 +353,19 @@ def test_a_damaged_store_file_is_refused_naming_it_and_the_store_is_left_as_it_i
         assert sweep_main(sweep) == 0
         assert "0 run now, 12 already in the store" in capsys.readouterr().out
         assert RunStore(store).experiment().name == SMALL_GRID["name"]
+    if damaged.startswith("runs/"):  # what the message offers: delete it, and only it runs again
+        (store / damaged).unlink()
+        assert sweep_main(sweep) == 0
+        assert "1 run now, 11 already in the store" in capsys.readouterr().out
+
+
+def test_report_rebuilds_a_damaged_summary_from_the_runs(reference: Path, tmp_path: Path) -> None:
+    # summary.parquet is derived from the run files: a damaged copy is not a reason to stop.
+    store = tmp_path / "store"
+    shutil.copytree(reference, store)
+    (store / "summary.parquet").write_text("garbage")
+    assert sweep_main(["report", str(store), "--dest", str(tmp_path / "report")]) == 0
+    assert (tmp_path / "report" / "README.md").is_file()
 
 
 def test_report_writes_tables_and_png_and_svg_figures(reference: Path, tmp_path: Path) -> None:

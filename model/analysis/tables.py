@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy import stats
 
 from model.sweep.experiment import Experiment
@@ -54,9 +55,12 @@ def load_results(out_dir: str | Path) -> Results:
     store = RunStore(out_dir)
     experiment = store.experiment()
     summary_path = store.root / "summary.parquet"
-    summary = store.summary() if not summary_path.is_file() else pd.read_parquet(summary_path)
-    if len(store.finished_ids()) + len(store.failed_records()) != len(summary):
-        summary = store.summary()  # the sweep was interrupted before consolidating
+    try:
+        summary = pd.read_parquet(summary_path) if summary_path.is_file() else None
+    except (pa.ArrowException, OSError):  # summary.parquet is derived: rebuilt from the runs below
+        summary = None
+    if summary is None or len(store.finished_ids()) + len(store.failed_records()) != len(summary):
+        summary = store.summary()  # the sweep was interrupted before consolidating, or the file is damaged
     return Results(Path(out_dir), experiment, summary, store.design_frame())
 
 

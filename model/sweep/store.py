@@ -73,6 +73,34 @@ def _read_json_object(path: Path, allowed: str) -> dict[str, Any]:
     raise ExperimentError(f"{path}: damaged ({why}); the store is left as it is; allowed: {allowed}")
 
 
+def _read_table(path: Path, allowed: str) -> pd.DataFrame:
+    """One of the store's Parquet files, or a folder of them. A damaged file is refused,
+    naming it (the first few, for a folder) and ``allowed``, and left as it is."""
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path)
+    except (pa.ArrowException, OSError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+    damaged = [path] if path.is_file() else [p for p in sorted(path.glob("*.parquet")) if not _readable(p)]
+    names = ", ".join(str(p) for p in damaged[:3]) + (f" (+{len(damaged) - 3} more)" if len(damaged) > 3 else "")
+    raise ExperimentError(f"{names or path}: damaged ({reason}); the store is left as it is; allowed: {allowed}")
+
+
+def _readable(path: Path) -> bool:
+    import pyarrow as pa
+
+    try:
+        pd.read_parquet(path)
+    except (pa.ArrowException, OSError):
+        return False
+    return True
+
+
+_NEW_OUT = "a new --out (the finished runs stay readable: pandas.read_parquet(OUT/runs))"
+_RUN_AGAIN = "delete the damaged run file(s) and run the same sweep again: only those runs are simulated again"
+
+
 def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat()
 
@@ -101,6 +129,10 @@ class RunStore:
                     "seed, overrides, parameters or metrics changed); allowed: a new --out "
                     "directory, or the unchanged experiment"
                 )
+            # The tables a resumed sweep reads, read now: a damaged one is refused before the
+            # store's state is touched (a sweep reads them all again when it finishes).
+            store.load_design()
+            store.finished_table()
 
     @classmethod
     def create(cls, root: str | Path, experiment: Experiment) -> RunStore:
@@ -194,7 +226,7 @@ class RunStore:
         path = self.root / "design.parquet"
         if not path.is_file():
             return []
-        frame = pd.read_parquet(path)
+        frame = _read_table(path, _NEW_OUT)
         params = [c for c in frame.columns
                   if c not in ("config_id", "batch") and not c.startswith(UNIT_PREFIX)]
         units = [c for c in frame.columns if c.startswith(UNIT_PREFIX)]
@@ -209,7 +241,7 @@ class RunStore:
 
     def design_frame(self) -> pd.DataFrame:
         path = self.root / "design.parquet"
-        return pd.read_parquet(path) if path.is_file() else pd.DataFrame()
+        return _read_table(path, _NEW_OUT) if path.is_file() else pd.DataFrame()
 
     # -- writing runs -------------------------------------------------------------------------
     def write(self, outcome: RunOutcome, experiment_name: str) -> None:
@@ -261,7 +293,7 @@ class RunStore:
         """The result rows of finished runs, as ``pandas.read_parquet(OUT / 'runs')``."""
         if not self.finished_ids():
             return pd.DataFrame()
-        frame = pd.read_parquet(self.runs_dir)
+        frame = _read_table(self.runs_dir, _RUN_AGAIN)
         return frame.sort_values(["config_id", "replication"]).reset_index(drop=True)
 
     def summary(self) -> pd.DataFrame:
@@ -292,7 +324,7 @@ class RunStore:
         """Every kept daily series, long format: run_id, config_id, replication, day, ..."""
         if not any(self.timeseries_dir.glob("*.parquet")):
             return pd.DataFrame()
-        frame = pd.read_parquet(self.timeseries_dir)
+        frame = _read_table(self.timeseries_dir, _RUN_AGAIN)
         finished = self.finished_ids()  # a series whose run row was never committed is stale
         frame = frame[frame["run_id"].isin(finished)]
         return frame.sort_values(["config_id", "replication", "day"]).reset_index(drop=True)
