@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from model.scenario import MAX_YEARS, ScenarioError, file_kind, load_scenario, parse_override, read_yaml
+from model.scenario import MAX_YEARS, ScenarioError, a_kind, file_kind, load_scenario, parse_override, read_yaml
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -210,7 +210,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Check a scenario, experiment, validation-fact or calibration file without running anything."""
     kind = file_kind(read_yaml(args.scenario))
     if kind != "scenario" and args.set:
-        raise BadInput(f"{args.scenario}: --set applies to scenario files; this is {'an' if kind[0] in 'aeiou' else 'a'} {kind} file")
+        raise BadInput(f"{args.scenario}: --set applies to scenario files; this is {a_kind(kind)} file")
     if kind == "experiment":
         print(f"{args.scenario}: valid experiment {_experiment_size(args.scenario)}")
     elif kind == "validation fact":

@@ -966,6 +966,11 @@ def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def a_kind(kind: str) -> str:
+    """``kind`` with its article, for messages: 'an experiment', 'a validation fact'."""
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
 def file_kind(data: object) -> str:
     """What a YAML file is, from its top-level keys: a validation fact names its ``claims``,
     an experiment its ``sweep``, a calibration to the essays its ``targets``; anything else is
@@ -1007,8 +1012,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
             "validation fact": f"python run.py validate-model --dir {Path(path).parent} --facts {data.get('id')}",
             "calibration": "python run.py calibrate-essays",
         }[kind]
-        article = "an" if kind[0] in "aeiou" else "a"
-        raise ScenarioError(f"{path}: {article} {kind} file, not a scenario; allowed: a scenario file; run it with: {run_it}")
+        raise ScenarioError(f"{path}: {a_kind(kind)} file, not a scenario; allowed: a scenario file; run it with: {run_it}")
     try:
         data = apply_overrides(data, overrides)
     except ScenarioError as err:  # name the file the override was applied to
