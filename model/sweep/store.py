@@ -117,28 +117,35 @@ class RunStore:
     # -- opening --------------------------------------------------------------------------
     @classmethod
     def check(cls, root: str | Path, experiment: Experiment) -> None:
-        """Refuse ``root`` if it holds the store of a different experiment; writes nothing, so
-        a sweep can check before it starts a cluster and create the store after."""
+        """Refuse ``root`` if it holds the store of a different experiment, or tables a resumed
+        sweep could not read; writes nothing, so a sweep can check before it starts a cluster
+        and create the store after (a damaged table is refused before the store's state is
+        touched; the sweep reads them all again when it finishes)."""
         store = cls(root)
-        if (store.root / "store.json").is_file():
-            meta = store.meta()
-            if meta.get("fingerprint") != experiment.fingerprint():
-                raise ExperimentError(
-                    f"{store.root}: field 'out': this store holds runs of a different "
-                    f"definition of experiment {meta.get('experiment')!r} (its scenario, "
-                    "seed, overrides, parameters or metrics changed); allowed: a new --out "
-                    "directory, or the unchanged experiment"
-                )
-            # The tables a resumed sweep reads, read now: a damaged one is refused before the
-            # store's state is touched (a sweep reads them all again when it finishes).
+        if store._same_definition(experiment):
             store.load_design()
             store.finished_table()
+
+    def _same_definition(self, experiment: Experiment) -> bool:
+        """Whether this folder already holds a store (True) of ``experiment``; a store of
+        another experiment is refused."""
+        if not (self.root / "store.json").is_file():
+            return False
+        meta = self.meta()
+        if meta.get("fingerprint") != experiment.fingerprint():
+            raise ExperimentError(
+                f"{self.root}: field 'out': this store holds runs of a different "
+                f"definition of experiment {meta.get('experiment')!r} (its scenario, "
+                "seed, overrides, parameters or metrics changed); allowed: a new --out "
+                "directory, or the unchanged experiment"
+            )
+        return True
 
     @classmethod
     def create(cls, root: str | Path, experiment: Experiment) -> RunStore:
         """Open ``root`` for ``experiment``, creating it, or refuse a different experiment."""
-        cls.check(root, experiment)
         store = cls(root)
+        store._same_definition(experiment)
         for folder in (store.root, store.runs_dir, store.timeseries_dir, store.manifest_dir):
             folder.mkdir(parents=True, exist_ok=True)
         store._remove_temporaries()
@@ -197,9 +204,7 @@ class RunStore:
         path = self.root / "store.json"
         if not path.is_file():
             return {}
-        return _read_json_object(path, "a new --out directory (this store's finished runs stay "
-                                 f"readable: pandas.read_parquet('{self.runs_dir}')), or the "
-                                 "file restored from a copy")
+        return _read_json_object(path, f"{_NEW_OUT}, or the file restored from a copy")
 
     def store_id(self) -> str:
         """This store's random identity, set by the first ``write_meta``."""
