@@ -239,3 +239,37 @@ def test_a_scheduler_address_of_the_wrong_form_is_refused_before_anything_starts
         run_experiment(experiment(), tmp_path / "store", backend="dask", scheduler=address,
                        run_fn=fake_model, progress=False)
     assert not (tmp_path / "store").exists()
+
+
+def test_a_scheduler_without_the_dask_backend_is_refused_by_the_python_api_too(tmp_path) -> None:
+    # The CLI refuses it itself; through the API it was a plain ValueError naming a CLI flag.
+    with pytest.raises(ExperimentError, match="scheduler 'tcp://10.1.2.3:8786': only with backend 'dask'"):
+        run_experiment(experiment(), tmp_path / "store", backend="local", scheduler="tcp://10.1.2.3:8786",
+                       run_fn=fake_model, progress=False)
+    with pytest.raises(ExperimentError, match="backend 'slurm': allowed: local, dask"):
+        run_experiment(experiment(), tmp_path / "store", backend="slurm", run_fn=fake_model, progress=False)
+    assert not (tmp_path / "store").exists()
+
+
+def test_ctrl_c_before_the_store_exists_does_not_promise_finished_runs(tmp_path, monkeypatch, capsys) -> None:
+    # Ctrl-C while a Dask scheduler is being reached used to print "finished runs are kept in
+    # OUT" for a store that was never created; once the store exists, that is what it says.
+    import model.sweep.execution as execution
+    from model.cli import main
+
+    def interrupted(experiment, out_dir, **_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(execution, "run_experiment", interrupted)
+    out = tmp_path / "store"
+    args = ["sweep", str(ROOT / "experiments" / "duty_weights.yaml"), "--out", str(out), "--no-progress"]
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert f"interrupted before the sweep started; nothing was written to {out}" in err, err
+    assert not out.exists()
+
+    finished = run_experiment(experiment(), out, workers=0, run_fn=fake_model, progress=False)
+    assert finished.finished > 0
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert f"interrupted; finished runs are kept in {out}; run the same command again to resume" in err, err

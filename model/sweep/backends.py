@@ -341,10 +341,14 @@ class DaskBackend:
 
 def make_backend(name: str = "local", workers: int | None = None,
                  scheduler: str | None = None) -> Backend:
-    """The backend called ``name``: 'local' (processes; workers=0 runs in-process) or 'dask'."""
+    """The backend called ``name``: 'local' (processes; workers=0 runs in-process) or 'dask'.
+
+    A wrong combination is an ExperimentError (bad input, one line), as everywhere in the API."""
+    from model.sweep.experiment import ExperimentError
+
     if name == "local":
         if scheduler:
-            raise ValueError("--scheduler is for the dask backend")
+            raise ExperimentError(f"scheduler {scheduler!r}: only with backend 'dask' (--backend dask)")
         if workers == 0:
             return InProcessBackend()
         return LocalBackend(workers)
@@ -352,4 +356,4 @@ def make_backend(name: str = "local", workers: int | None = None,
         if scheduler:
             check_scheduler_address(scheduler)
         return DaskBackend(workers or None, scheduler)
-    raise ValueError(f"backend {name!r}; allowed: local, dask")
+    raise ExperimentError(f"backend {name!r}: allowed: local, dask")

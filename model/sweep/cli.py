@@ -95,9 +95,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except ScenarioError as err:
         return _fail(str(err))
     except KeyboardInterrupt:
-        out = args.out or Path("runs") / experiment.name
-        print(f"interrupted; finished runs are kept in {out}; run the same command again "
-              "to resume", file=sys.stderr)
+        out = Path(args.out) if args.out else Path("runs") / experiment.name
+        if not (out / "store.json").is_file():  # stopped while connecting, before the store
+            print(f"interrupted before the sweep started; nothing was written to {out}",
+                  file=sys.stderr)
+        else:
+            print(f"interrupted; finished runs are kept in {out}; run the same command again "
+                  "to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
