@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine (Python 3.12 via pyenv's .python-version):
 #   make demo   set up, then run the demo township under both regimes side by side
-#   make test   set up, then run the test suite and the statistical regression gate
+#   make test   set up, then lint (ruff check), run the test suite and the statistical regression gate
 # Set-up is idempotent: a stamp file skips it once the environment matches pyproject.toml.
 
 PYTHON ?= python3
@@ -32,6 +32,7 @@ demo: $(STAMP)
 	$(PY) run.py compare scenarios/comprehensive.yaml scenarios/veto.yaml --seeds 6 --years 3
 
 test: setup
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 	$(PY) run.py regress
 
