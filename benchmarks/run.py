@@ -1,6 +1,6 @@
 """Measure every figure of issues 4 and 5 (speed, memory, scaling; the dashboard redraw) against its target.
 
-    python -m benchmarks            # full run (about 5 minutes on 2 shared cores)
+    python -m benchmarks            # full run (about 3 minutes on 2 shared cores)
     python -m benchmarks --quick    # smaller variant (under ~2 minutes)
     python benchmarks/run.py --quick --out /tmp/bench.json
 
@@ -188,40 +188,54 @@ def measure_memory(horizons: tuple[float, ...]) -> dict[str, Any]:
     return {f"{h:g}y": peak_rss(COUNTY, h) for h in horizons}
 
 
+def interleaved_seconds(scenarios: list[Scenario], years: float, repeats: int) -> list[float]:
+    """Median wall seconds per simulated year of each scenario, timed round-robin.
+
+    The VM's speed drifts by 10-60% within the hour; timing one scenario's repeats back to
+    back and the scenarios in order of size would confound size with the moment of
+    measurement (the ×4 year, timed last, took the slowest minutes). Taking one run of each
+    in turn, ``repeats`` times, spreads the drift evenly over all of them."""
+    times: list[list[float]] = [[] for _ in scenarios]
+    for _ in range(repeats):
+        for i, scenario in enumerate(scenarios):
+            times[i].extend(timed_runs(scenario, years, 1))
+    return [float(np.median(t)) / years for t in times]
+
+
 def measure_growth(townships: tuple[int, ...], rate_factors: tuple[float, ...], years: float, repeats: int) -> dict:
+    """Time per simulated year against county size and incident rate. Each series is first
+    run once untimed (its summary gives the incidents and open cases; it also warms up),
+    then timed round-robin (``interleaved_seconds``)."""
     size = []
-    for t in townships:
-        scenario = scaled(COUNTY, townships=t)
-        per_year = float(np.median(timed_runs(scenario, years, repeats))) / years
+    scenarios = [scaled(COUNTY, townships=t) for t in townships]
+    for t, scenario in zip(townships, scenarios, strict=True):
+        run_scenario(scenario, seed=1, years=years)
         residents = len(GovernanceModel(scenario, seed=1, keep_incident_log=False).residents)
-        size.append(
-            {
-                "townships": t,
-                "villages": t * scenario.county.villages_per_township,
-                "residents": residents,
-                "seconds_per_year": per_year,
-            }
-        )
+        size.append({"townships": t, "villages": t * scenario.county.villages_per_township, "residents": residents})
+    for row, per_year in zip(size, interleaved_seconds(scenarios, years, repeats), strict=True):
+        row["seconds_per_year"] = per_year
     rates: dict[str, list[dict[str, float]]] = {"rate": [], "rate_equal_load": []}
     for key, equal_load in (("rate", False), ("rate_equal_load", True)):
-        for f in rate_factors:
-            scenario = scaled(COUNTY, rate_factor=f, equal_load=equal_load)
+        scenarios = [scaled(COUNTY, rate_factor=f, equal_load=equal_load) for f in rate_factors]
+        for f, scenario in zip(rate_factors, scenarios, strict=True):
             result = run_scenario(scenario, seed=1, years=years)
-            per_year = float(np.median(timed_runs(scenario, years, repeats))) / years
             rates[key].append(
                 {
                     "rate_factor": f,
                     "incidents_per_year": result.summary["incidents_total"] / years,
                     "open_cases_end": result.summary["backlog_end"],
-                    "seconds_per_year": per_year,
                 }
             )
+        for row, per_year in zip(rates[key], interleaved_seconds(scenarios, years, repeats), strict=True):
+            row["seconds_per_year"] = per_year
 
     def slope(rows: list[dict[str, float]]) -> float:
         return loglog_slope([r["incidents_per_year"] for r in rows], [r["seconds_per_year"] for r in rows])
 
     return {
         "years_per_run": years,
+        "repeats": repeats,
+        "order": "round-robin",
         "size": size,
         **rates,
         "size_slope": loglog_slope([r["residents"] for r in size], [r["seconds_per_year"] for r in size]),
@@ -455,7 +469,7 @@ def run(quick: bool) -> dict[str, Any]:
                 townships=(5, 10, 20, 40),
                 rate_factors=(0.5, 1.0, 2.0, 4.0),
                 years=0.5 if quick else 1.0,
-                repeats=1 if quick else 2,
+                repeats=1 if quick else 3,
             ),
         ),
         (
