@@ -7,7 +7,9 @@ naming the file, the field and what is allowed; nothing is written).
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -438,6 +440,20 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    except BrokenPipeError:
+        # The reader left (`run.py regimes | head`): stop quietly, as the Python docs advise
+        # (signal module, "Note on SIGPIPE"), instead of a traceback; files already written stay.
+        _silence_stdout()
+        return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # stdout replaced (tests) or closed
+        pass
 
 
 if __name__ == "__main__":

@@ -425,6 +425,22 @@ def test_an_abbreviated_option_is_refused_not_guessed(args, capsys):
     assert "unrecognized arguments: --seed" in capsys.readouterr().err
 
 
+def test_output_piped_to_a_reader_that_left_ends_quietly_not_in_a_traceback():
+    # `run.py schema | head -1` ended in a BrokenPipeError traceback. Here the pipe's only
+    # reader is closed before the command writes anything, so its first write fails for sure.
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "run.py", "schema"], cwd=ROOT, stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 1
+    assert done.stderr == "", done.stderr
+
+
 def test_running_out_of_memory_is_one_line_not_a_traceback(monkeypatch, capsys):
     import model.cli as cli
 
