@@ -289,8 +289,10 @@ class GovernanceModel(mesa.Model):
         task_feasible[:, T["handling"]] = affordability
         # Interception needs money; with none left it is worthless, and concealment, which
         # needs none, is what remains (000: "when there is no money, they falsify").
+        # Free interception (cost 0, a scenario's choice) needs no money: fully feasible.
         cost = self.spec.cadres.interception_cost
-        task_feasible[:, T["stability"]] = np.minimum(self.interception_money() / (10.0 * cost), 1.0)
+        if cost > 0:
+            task_feasible[:, T["stability"]] = np.minimum(self.interception_money() / (10.0 * cost), 1.0)
         money_feasible = np.ones((self.n_units, len(MONEY_USES)))
         money_feasible[:, M["resolution"]] = 1.0 - affordability + 0.1
         money_feasible[:, M["interception"]] = np.minimum(1.0, 4 * self.decisions.shares[:, T["stability"]])

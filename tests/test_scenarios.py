@@ -22,6 +22,28 @@ def test_every_scenario_validates_and_runs(name):
     assert model.stats["incidents_total"] > 0
 
 
+def test_free_interception_with_no_money_leaves_the_cadres_choices_defined():
+    # cadres.interception_cost may be 0 (the schema allows it). With no money at all the
+    # feasibility of stability work was 0 / 0: every unit's split of hours was NaN from day 0.
+    # Found by sampling every numeric field inside its bounds (closing note, twelfth session).
+    import math
+
+    import numpy as np
+
+    from model.scenario import scenario_from_dict
+
+    data = load_scenario(SCENARIOS / "demo.yaml").model_dump()
+    data["cadres"]["interception_cost"] = 0.0
+    data["fiscal"].update(borrowing=False, transfer_per_resident=0.0)
+    data["regime"]["name"] = "veto"
+    model = GovernanceModel(scenario_from_dict(data, source="free interception"), seed=1)
+    for _ in range(60):
+        model.step()
+        assert np.isfinite(model.decisions.shares).all(), f"day {model.day}: {model.decisions.shares[:2]}"
+    summary = model.collector.summary()
+    assert all(math.isfinite(v) for v in summary.values() if isinstance(v, float)), summary
+
+
 def test_county_scenario_has_the_essays_scale():
     s = load_scenario(SCENARIOS / "county.yaml")
     villages = s.county.townships * s.county.villages_per_township
