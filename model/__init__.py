@@ -17,6 +17,7 @@ warnings.filterwarnings("ignore", message="Valid config keys have changed in V2"
 
 _EXPORTS = {
     "GovernanceModel": "model.simulation",
+    "ModelDiverged": "model.scenario",
     "RunResult": "model.runner",
     "run_scenario": "model.runner",
     "Scenario": "model.scenario",

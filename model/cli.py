@@ -16,7 +16,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from model.scenario import MAX_YEARS, ScenarioError, a_kind, file_kind, load_scenario, parse_override, read_yaml
+from model.scenario import (
+    MAX_YEARS,
+    ModelDiverged,
+    ScenarioError,
+    a_kind,
+    file_kind,
+    load_scenario,
+    parse_override,
+    read_yaml,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -430,6 +439,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, BadInput) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ModelDiverged as err:  # valid input, a run that cannot go on: not exit 2
+        print(f"error: the run stopped on {err}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

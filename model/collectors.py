@@ -17,7 +17,7 @@ import pandas as pd
 from model.fiscal import COUNTY_PURPOSES, SPENDING_PURPOSES
 from model.incidents import CONCEALED, DEFERRED, LOGGED, OPEN
 from model.indicators import beicai_rates
-from model.scenario import LEVELS, PLATFORMS, TASKS
+from model.scenario import LEVELS, PLATFORMS, TASKS, ModelDiverged
 
 if TYPE_CHECKING:
     from model.simulation import GovernanceModel
@@ -108,8 +108,25 @@ class Collector:
             np.count_nonzero(g > m.spec.residents.petition_threshold) / len(g),  # 3x faster than bool .mean()
             *hours.tolist(),
         ]
-        self.data[self.rows] = np.concatenate([events, state])
+        row = np.concatenate([events, state])
+        if not np.isfinite(row).all():
+            self._diverged(row)
+        self.data[self.rows] = row
         self.rows += 1
+
+    def _diverged(self, row: np.ndarray) -> None:
+        bad = [name for name, value in zip(self.columns, row, strict=True) if not np.isfinite(value)]
+        hint = ""
+        if "grievance_mean" in bad:
+            hint = (
+                " (grievance: open cases and petitions hurt residents faster than "
+                "residents.grievance_decay lets it fade; residents.grievance_per_severity, "
+                "petition_threshold, petition_cooldown_days and collective_min set that loop)"
+            )
+        raise ModelDiverged(
+            f"day {self.m.day}: {', '.join(bad)} is no longer a finite number: this scenario's "
+            f"parameters feed a loop without bound{hint}; the run is stopped rather than report inf or NaN"
+        )
 
     def timeseries(self) -> pd.DataFrame:
         df = pd.DataFrame(self.data[: self.rows], columns=list(self.columns))

@@ -97,6 +97,13 @@ class ScenarioError(ValueError):
     """A scenario (or experiment) file is invalid; the message names file, field, allowed."""
 
 
+class ModelDiverged(RuntimeError):
+    """A valid scenario whose run left the finite numbers: its parameters feed a loop that
+    grows without bound (e.g. petitions that hurt their petitioners faster than grievance
+    fades). The run stops with this, naming the day and the series, instead of reporting inf
+    or NaN; a sweep records the run as failed with the message."""
+
+
 class FieldError(ValueError):
     """A check across fields that knows which field is wrong: ``field`` is dotted, relative to
     where the check runs, so the one-line message names it instead of the table holding it."""

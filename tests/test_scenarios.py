@@ -44,6 +44,40 @@ def test_free_interception_with_no_money_leaves_the_cadres_choices_defined():
     assert all(math.isfinite(v) for v in summary.values() if isinstance(v, float)), summary
 
 
+RUNAWAY = ["--set", "residents.grievance_per_severity=1", "--set", "residents.grievance_decay=0",
+           "--set", "residents.petition_threshold=0.001", "--set", "residents.petition_cooldown_days=1",
+           "--set", "residents.collective_min=2"]
+"""Valid values that feed grievance back into itself: petitions at the least grievance, every day,
+whose hurt (grievance_per_severity 1) nothing lets fade (decay 0). Found by sampling every
+numeric field inside its bounds; such a run used to go on with inf and NaN in its outputs."""
+
+
+def test_a_run_whose_state_overflows_stops_naming_the_day_and_the_series(tmp_path, capsys):
+    import warnings
+
+    from model import ModelDiverged
+    from model.cli import main
+    from model.scenario import parse_override, scenario_from_dict
+
+    data = load_scenario(SCENARIOS / "demo.yaml").model_dump()
+    for assignment in RUNAWAY[1::2]:
+        key, value = parse_override(assignment)
+        section, field = key.split(".")
+        data[section][field] = value
+    model = GovernanceModel(scenario_from_dict(data, source="runaway"), seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's overflow warning comes first
+        with pytest.raises(ModelDiverged, match=r"day \d+: grievance_mean is no longer a finite number"):
+            model.run(365)
+        # The command line: exit 1 (the input is valid; the run cannot go on), one line, no files.
+        out = tmp_path / "run"
+        assert main(["run", str(SCENARIOS / "demo.yaml"), "--years", "1", "--out", str(out), *RUNAWAY]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: the run stopped on day ") and err.count("\n") == 0, err
+    assert "residents.grievance_decay" in err, err
+    assert not (out / "summary.json").exists()
+
+
 def test_county_scenario_has_the_essays_scale():
     s = load_scenario(SCENARIOS / "county.yaml")
     villages = s.county.townships * s.county.villages_per_township
