@@ -125,7 +125,8 @@ class Collector:
             )
         raise ModelDiverged(
             f"day {self.m.day}: {', '.join(bad)} is no longer a finite number: this scenario's "
-            f"parameters feed a loop without bound{hint}; the run is stopped rather than report inf or NaN"
+            f"parameters take it past the range of floating point (a loop without bound, or values "
+            f"too large to add up){hint}; the run is stopped rather than report inf or NaN"
         )
 
     def timeseries(self) -> pd.DataFrame:

@@ -18,6 +18,7 @@ hypothetical futures at once. Add a regime with::
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
@@ -77,8 +78,14 @@ def _check_weights(weights: dict[str, float]) -> dict[str, float]:
             raise ValueError(f"unknown indicator {key!r}; allowed: {', '.join(INDICATORS)}")
         if w < 0:
             raise ValueError(f"weight of {key!r} must be >= 0")
-    if sum(weights.values()) <= 0:
+    total = sum(weights.values())
+    if total <= 0:
         raise ValueError("weights must not all be zero")
+    if not math.isfinite(total):
+        raise ValueError(
+            "weights so large that their sum overflows; allowed: non-negative numbers with a "
+            "finite sum (they are normalised: 1, 2, 3 weigh as 0.1, 0.2, 0.3)"
+        )
     return weights
 
 

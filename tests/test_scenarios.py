@@ -261,6 +261,8 @@ def test_an_experiment_with_a_duplicate_key_is_refused(tmp_path, capsys):
         ("fiscal.transfer_per_resident=inf", "field 'fiscal.transfer_per_resident'"),
         ("regime.petition_scale=.inf", "field 'regime.petition_scale'"),
         ("staffing={fill_rate: 0.5, fill_rate: 0.6}", "field 'staffing.fill_rate': given twice"),
+        # Each finite, their sum not: the scores were NaN from day 0.
+        ("regime.weights={disposal_rate: 1e308, closure_rate: 1e308}", "their sum overflows"),
     ],
 )
 def test_a_bad_override_value_is_one_line_not_a_traceback(override, says, capsys):
