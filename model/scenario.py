@@ -100,8 +100,9 @@ class ScenarioError(ValueError):
 class ModelDiverged(RuntimeError):
     """A valid scenario whose run left the finite numbers: its parameters feed a loop that
     grows without bound (e.g. petitions that hurt their petitioners faster than grievance
-    fades). The run stops with this, naming the day and the series, instead of reporting inf
-    or NaN; a sweep records the run as failed with the message."""
+    fades) or values too large to add up. The run stops with this, naming the day and the
+    series, instead of reporting inf or NaN; a sweep records the run as failed with the
+    message."""
 
 
 class FieldError(ValueError):
