@@ -39,8 +39,11 @@ def numeric_bounds(model: type) -> dict[str, tuple[str, float, float]]:
         spec = next((o for o in options if o.get("type") in ("number", "integer")), None)
         if spec is None:
             continue
-        low = spec.get("minimum", spec.get("exclusiveMinimum", 0.0) + 1e-3 if "exclusiveMinimum" in spec else 0.0)
-        high = spec.get("maximum", spec.get("exclusiveMaximum", math.inf) - 1e-3 if "exclusiveMaximum" in spec else math.inf)
+        low, high = spec.get("minimum", 0.0), spec.get("maximum", math.inf)
+        if "exclusiveMinimum" in spec:  # gt=0: the smallest value drawn is just above it
+            low = spec["exclusiveMinimum"] + 1e-3
+        if "exclusiveMaximum" in spec:
+            high = spec["exclusiveMaximum"] - 1e-3
         out[name] = (spec["type"], float(low), float(high))
     return out
 
